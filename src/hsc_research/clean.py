@@ -1,0 +1,376 @@
+"""Cleaning: a wide raw export to the tidy ``responses``, ``respondents`` and
+``exclusions`` tables.
+
+Every raw row ends up either kept or excluded with a reason, and so does every raw
+answer cell (one per respondent and item): :func:`accounting` checks
+raw = kept + excluded for both, and :func:`clean` refuses to return tables that fail it.
+
+Respondent-level exclusions, in the order they are tested (a respondent gets the first
+that applies): ``missing_respondent_id``, ``unknown_site``, ``unknown_profession``,
+``invalid_wave``, ``duplicate_submission`` (an earlier submission by the same
+respondent id; the latest is kept), ``no_substantive_answer``.
+Answer-level exclusions: ``invalid_value`` (fits no level of the scale: out of range,
+unparseable, an Excel error value) and ``self_rating`` (a rating of one's own profession
+where the question does not ask for one).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hsc_research.errors import InputError
+from hsc_research.instrument import Codebook
+from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categories
+from hsc_research.sites import sites_from_data
+
+log = logging.getLogger(__name__)
+
+RESPONDENT_REASONS = (
+    "missing_respondent_id",
+    "unknown_site",
+    "unknown_profession",
+    "invalid_wave",
+    "duplicate_submission",
+    "no_substantive_answer",
+)
+ANSWER_REASONS = ("invalid_value", "self_rating")
+REASON_DTYPE = pd.CategoricalDtype([*RESPONDENT_REASONS, *ANSWER_REASONS])
+#: Raw values longer than this are cut in the exclusions log.
+MAX_VALUE_CHARS = 60
+
+
+@dataclass
+class CleanResult:
+    """The three tidy tables.
+
+    ``responses``: one row per kept respondent x item with respondent fields
+    (respondent_id, site, wave, profession, group, role_level), question, item, target,
+    code (nullable Int8), label (ordered categorical) and status (valid, dont_know,
+    not_applicable, blank, not_asked). Only ``status == "valid"`` enters a base.
+
+    ``respondents``: one row per kept respondent: respondent_id, raw_row, site,
+    site_name, wave, profession, group, role_level, submitted_at, n_valid.
+
+    ``exclusions``: one row per exclusion: raw_row, site (where known), respondent_id, level (respondent or
+    answer), reason, column, value, n_answers (answer cells it removes), detail.
+    """
+
+    responses: pd.DataFrame
+    respondents: pd.DataFrame
+    exclusions: pd.DataFrame
+    raw_rows: int
+    raw_answers: int
+
+    def summary(self) -> dict[str, object]:
+        """Row and answer accounting with exclusions by reason."""
+        ex = self.exclusions
+        resp_ex = ex[ex["level"] == "respondent"]
+        by_reason = (
+            ex.groupby("reason", observed=True)
+            .agg(records=("reason", "size"), answers=("n_answers", "sum"))
+            .astype(int)
+        )
+        return {
+            "raw_rows": self.raw_rows,
+            "kept_respondents": len(self.respondents),
+            "excluded_respondents": len(resp_ex),
+            "raw_answers": self.raw_answers,
+            "kept_answers": len(self.responses),
+            "excluded_answers": int(ex["n_answers"].sum()),
+            "by_reason": {
+                str(k): {"records": int(v["records"]), "answers": int(v["answers"])}
+                for k, v in by_reason.iterrows()
+            },
+        }
+
+
+def accounting(result: CleanResult) -> tuple[bool, bool]:
+    """Whether rows and answers balance: (raw rows = kept + excluded respondents,
+    raw answers = kept + excluded answers)."""
+    s = result.summary()
+    rows_ok = s["raw_rows"] == s["kept_respondents"] + s["excluded_respondents"]
+    answers_ok = s["raw_answers"] == s["kept_answers"] + s["excluded_answers"]
+    return rows_ok, answers_ok
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Parse ISO (2019-05-04 10:00) and UK day-first (04/05/2019 10:00) timestamps.
+
+    ISO is tried first so that 2019-05-04 is never read as the 5th of April; what is
+    left is read day first. Unparseable cells become NaT.
+    """
+    iso = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    rest = iso.isna() & values.notna()
+    if rest.any():
+        iso[rest] = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
+    return iso
+
+
+def _truncate(value: object) -> str:
+    text = (
+        ""
+        if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+        else str(value)
+    )
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "\u2026"
+
+
+def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = None) -> CleanResult:
+    """Clean a wide export (as read by :func:`hsc_research.ingest.read_template`).
+
+    Parameters
+    ----------
+    raw
+        Text cells, one row per raw respondent, with ``raw_row``.
+    codebook
+        The instrument.
+    sites
+        Site register (``site_id, site_name``). When ``None`` every non-blank site
+        name is accepted and given a slug id.
+
+    Returns
+    -------
+    CleanResult
+    """
+    items = codebook.items
+    n, n_items = len(raw), len(items)
+    reason = np.full(n, None, dtype=object)
+    column = np.full(n, None, dtype=object)
+    value = np.full(n, None, dtype=object)
+    detail = np.full(n, None, dtype=object)
+
+    def exclude(mask: np.ndarray, why: str, col: str | None, vals, text: str) -> None:
+        hit = mask & (reason == None)  # noqa: E711  (elementwise on an object array)
+        reason[hit] = why
+        column[hit] = col
+        value[hit] = np.asarray(vals, dtype=object)[hit] if vals is not None else None
+        detail[hit] = text
+
+    rid = raw["respondent_id"].str.strip()
+    exclude(rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy(), "missing_respondent_id",
+            "respondent_id", None, "no respondent id; the survey tool should always set one")  # fmt: skip
+
+    if sites is None:
+        sites = sites_from_data(raw["site"])
+    site_id = match_categories(
+        raw["site"], dict(zip(sites["site_id"], sites["site_name"], strict=True))
+    )
+    exclude(site_id.isna().to_numpy(), "unknown_site", "site", raw["site"].to_numpy(),
+            "site not in the site register; add it to sites.csv or correct the export")  # fmt: skip
+
+    profession = match_categories(raw["profession"], codebook.labels("profession"))
+    exclude(profession.isna().to_numpy(), "unknown_profession", "profession",
+            raw["profession"].to_numpy(), "profession not in the codebook; map it to a codebook profession")  # fmt: skip
+
+    wave = pd.to_numeric(raw["wave"].str.strip(), errors="coerce")
+    bad_wave = (wave.isna() | (wave % 1 != 0) | (wave < 1900) | (wave > 2100)).to_numpy()
+    exclude(bad_wave, "invalid_wave", "wave", raw["wave"].to_numpy(),
+            "wave must be the survey year, e.g. 2019")  # fmt: skip
+
+    # Duplicate submissions: among otherwise valid rows, keep each id's latest submission.
+    submitted = (
+        parse_dates(raw["submitted_at"])
+        if "submitted_at" in raw
+        else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    )
+    alive = reason == None  # noqa: E711
+    order = pd.DataFrame({"rid": rid, "t": submitted, "pos": np.arange(n)})[alive]
+    order = order.sort_values(["rid", "t", "pos"], na_position="first")
+    latest = order.drop_duplicates("rid", keep="last")
+    dup_mask = np.zeros(n, dtype=bool)
+    dup_mask[order["pos"].to_numpy()] = True
+    dup_mask[latest["pos"].to_numpy()] = False
+    kept_row_of = dict(
+        zip(latest["rid"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
+    )
+    dup_detail = np.array(
+        [f"earlier submission; kept raw row {kept_row_of.get(r)}" for r in rid.to_numpy()], dtype=object
+    ) if dup_mask.any() else None  # fmt: skip
+    exclude(dup_mask, "duplicate_submission", "respondent_id", rid.to_numpy(), "")
+    if dup_detail is not None:
+        detail[dup_mask] = dup_detail[dup_mask]
+
+    # Code every answer of the respondents still in.
+    alive = reason == None  # noqa: E711
+    live = np.flatnonzero(alive)
+    prof_live = profession.to_numpy()[live]
+    codes = np.empty((len(live), n_items), dtype=np.int8)
+    status = np.empty((len(live), n_items), dtype=object)
+    for j, item in enumerate(items):
+        scale = codebook.scale_of(item.question)
+        codes[:, j], status[:, j] = code_answers(raw[item.column].iloc[live], scale, codebook)
+        q = codebook.question(item.question)
+        if q.self_policy == "excluded":
+            own = prof_live == item.target
+            status[own & (status[:, j] == "blank"), j] = "not_asked"
+            status[own & (status[:, j] != "not_asked"), j] = "self_rating"
+    answer_ex = (status == INVALID) | (status == "self_rating")
+
+    # Respondents left with no substantive answer are excluded whole.
+    n_valid = (status == "valid").sum(axis=1)
+    empty = n_valid == 0
+    reason[live[empty]] = "no_substantive_answer"
+    detail[live[empty]] = "no answer on any scale (all blank, don't know or invalid)"
+    keep_live = ~empty
+
+    # Answer-level exclusion records (only for respondents that are kept).
+    r_idx, c_idx = np.nonzero(answer_ex & keep_live[:, None])
+    raw_rows = raw["raw_row"].to_numpy()
+    item_cols = np.array([it.column for it in items], dtype=object)
+    ans_values = [raw[item_cols[c]].iat[live[r]] for r, c in zip(r_idx, c_idx, strict=True)]
+    answer_records = pd.DataFrame(
+        {
+            "raw_row": raw_rows[live[r_idx]],
+            "site": site_id.to_numpy()[live[r_idx]],
+            "respondent_id": rid.to_numpy()[live[r_idx]],
+            "level": "answer",
+            "reason": np.where(status[r_idx, c_idx] == INVALID, "invalid_value", "self_rating"),
+            "column": item_cols[c_idx],
+            "value": [_truncate(v) for v in ans_values],
+            "n_answers": 1,
+            "detail": np.where(
+                status[r_idx, c_idx] == INVALID,
+                "not a level of the item's scale (nor don't know / not applicable)",
+                "respondents do not rate their own profession on this question",
+            ),
+        }
+    )
+
+    # Respondent-level exclusion records: each removes all of the respondent's cells
+    # (answer-level records above are only written for kept respondents).
+    n_answers = np.full(n, n_items, dtype=np.int64)
+    excluded = np.flatnonzero(reason != None)  # noqa: E711
+    site_ids = site_id.to_numpy()
+    resp_records = pd.DataFrame(
+        {
+            "raw_row": raw_rows[excluded],
+            "site": site_ids[excluded],
+            "respondent_id": rid.to_numpy()[excluded],
+            "level": "respondent",
+            "reason": reason[excluded],
+            "column": column[excluded],
+            "value": [_truncate(v) for v in value[excluded]],
+            "n_answers": n_answers[excluded],
+            "detail": detail[excluded],
+        }
+    )
+    exclusions = pd.concat([resp_records, answer_records], ignore_index=True)
+    exclusions = exclusions.sort_values(["raw_row", "level", "column"], na_position="first")
+    exclusions = exclusions.reset_index(drop=True).astype(
+        {"reason": REASON_DTYPE, "level": pd.CategoricalDtype(["respondent", "answer"]),
+         "raw_row": "int64", "n_answers": "int64"}
+    )  # fmt: skip
+
+    kept = live[keep_live]
+    respondents = pd.DataFrame(
+        {
+            "respondent_id": rid.to_numpy()[kept],
+            "raw_row": raw_rows[kept],
+            "site": pd.Categorical(site_id.to_numpy()[kept], categories=list(sites["site_id"])),
+            "wave": wave.to_numpy()[kept].astype(np.int16),
+            "profession": pd.Categorical(profession.to_numpy()[kept], dtype=codebook.dtype("profession")),
+            "role_level": pd.Categorical(
+                match_categories(raw["role_level"], codebook.labels("role_level")).to_numpy()[kept]
+                if "role_level" in raw else None, dtype=codebook.dtype("role_level")),
+            "submitted_at": submitted.to_numpy()[kept],
+            "n_valid": n_valid[keep_live].astype(np.int16),
+        }
+    )  # fmt: skip
+    respondents.insert(
+        respondents.columns.get_loc("profession") + 1,
+        "group",
+        pd.Categorical(
+            respondents["profession"].map(codebook.profession_group).astype(object),
+            dtype=codebook.dtype("group"),
+        ),
+    )
+    site_names = dict(zip(sites["site_id"], sites["site_name"], strict=True))
+    respondents.insert(3, "site_name", respondents["site"].map(site_names).astype(object))
+
+    responses = _long_responses(respondents, codes[keep_live], status[keep_live], codebook)
+    result = CleanResult(responses, respondents, exclusions, raw_rows=n, raw_answers=n * n_items)
+    rows_ok, answers_ok = accounting(result)
+    if not (rows_ok and answers_ok):  # a bug in this module, never a data problem
+        raise AssertionError(f"row accounting does not balance: {result.summary()}")
+    return result
+
+
+def _long_responses(
+    respondents: pd.DataFrame, codes: np.ndarray, status: np.ndarray, codebook: Codebook
+) -> pd.DataFrame:
+    """Respondent x item long table, leaving out answer-level exclusions."""
+    items = codebook.item_table
+    n, k = codes.shape
+    keep = ((status != INVALID) & (status != "self_rating")).ravel()
+    resp_idx = np.repeat(np.arange(n), k)[keep]
+    item_idx = np.tile(np.arange(k), n)[keep]
+    flat_codes = codes.ravel()[keep]
+    flat_status = status.ravel()[keep]
+
+    out = {}
+    for col in ("respondent_id", "site", "wave", "profession", "group", "role_level"):
+        src = respondents[col]
+        if isinstance(src.dtype, pd.CategoricalDtype):
+            out[col] = pd.Categorical.from_codes(
+                src.cat.codes.to_numpy()[resp_idx], dtype=src.dtype
+            )
+        elif col == "respondent_id":
+            out[col] = pd.Categorical.from_codes(resp_idx, categories=src.to_numpy())
+        else:
+            out[col] = src.to_numpy()[resp_idx]
+    out["question"] = pd.Categorical(
+        items["question"].to_numpy()[item_idx], dtype=codebook.dtype("question")
+    )
+    out["item"] = pd.Categorical(items["item"].to_numpy()[item_idx], dtype=codebook.dtype("item"))
+    out["target"] = pd.Categorical(
+        items["target"].to_numpy()[item_idx], dtype=codebook.dtype("profession")
+    )
+    valid = flat_status == "valid"
+    out["code"] = pd.arrays.IntegerArray(np.where(valid, flat_codes, 0).astype(np.int8), ~valid)
+
+    # Label: look up (scale, code) once per scale instead of per row.
+    label_dtype = codebook.all_labels_dtype
+    label_codes = np.full(len(flat_codes), -1, dtype=np.int16)
+    scale_of_item = items["scale"].to_numpy()
+    for sid, scale in codebook.scales.items():
+        lut = np.full(256, -1, dtype=np.int16)
+        for lv in scale.levels:
+            lut[lv.code] = label_dtype.categories.get_loc(lv.label)
+        sel = valid & (scale_of_item[item_idx] == sid)
+        label_codes[sel] = lut[flat_codes[sel]]
+    out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype)
+    out["status"] = pd.Categorical(flat_status, dtype=STATUS_DTYPE)
+    return pd.DataFrame(out)
+
+
+def write_tables(result: CleanResult, out_dir: Path) -> dict[str, Path]:
+    """Write the three tables as parquet to ``out_dir``; returns their paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in ("responses", "respondents", "exclusions"):
+        path = out_dir / f"{name}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        getattr(result, name).to_parquet(tmp, index=False)
+        tmp.replace(path)
+        paths[name] = path
+    return paths
+
+
+def read_tables(processed: Path) -> CleanResult:
+    """Read the cleaned tables back (with their categorical dtypes)."""
+    tables = {}
+    for name in ("responses", "respondents", "exclusions"):
+        path = processed / f"{name}.parquet"
+        if not path.is_file():
+            raise InputError(f"{path}: not found; run `hsc-research clean` first")
+        tables[name] = pd.read_parquet(path)
+    raw_rows = len(tables["respondents"]) + int(
+        (tables["exclusions"]["level"] == "respondent").sum()
+    )
+    raw_answers = len(tables["responses"]) + int(tables["exclusions"]["n_answers"].sum())
+    return CleanResult(**tables, raw_rows=raw_rows, raw_answers=raw_answers)

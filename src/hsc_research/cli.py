@@ -1,0 +1,185 @@
+"""Command line: ``hsc-research synth | clean | build``.
+
+Every user-facing failure prints one line (``hsc-research: error: ...``) and exits
+non-zero; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hsc_research import __version__
+from hsc_research.config import DEFAULT_SEED, MIN_CELL, project_paths
+from hsc_research.errors import HscError
+
+
+def _range(text: str) -> tuple[int, int]:
+    """``"250"`` or ``"120:400"`` to a (low, high) range of respondents."""
+    try:
+        lo, _, hi = text.partition(":")
+        low, high = int(lo), int(hi or lo)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a number or LOW:HIGH, e.g. 120:400"
+        ) from None
+    if not 1 <= low <= high:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= LOW <= HIGH")
+    return low, high
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hsc-research",
+        description="Staff surveys at the health and social care interface: synthetic data, "
+        "cleaning and findings reports.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument(
+        "--root", type=Path, default=None, help="project root (default: current directory)"
+    )
+    p.add_argument(
+        "--codebook", type=Path, default=None, help="codebook YAML (default: packaged hsc2019)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("synth", help="generate the synthetic demo survey into data/raw/")
+    s.add_argument("--sites", type=_positive, default=12, help="number of sites (default 12)")
+    s.add_argument(
+        "--respondents",
+        type=_range,
+        default=(120, 400),
+        help="respondents per site and wave: N or LOW:HIGH (default 120:400)",
+    )
+    s.add_argument(
+        "--waves",
+        type=_positive,
+        nargs="+",
+        default=[2014, 2019],
+        help="survey years (default 2014 2019)",
+    )
+    s.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
+    )
+    s.add_argument(
+        "--messy",
+        action="store_true",
+        help="add what real exports contain: label variants, duplicates, invalid values ...",
+    )
+    s.add_argument("--out", type=Path, default=None, help="output folder (default data/raw/)")
+
+    c = sub.add_parser("clean", help="clean a raw export into data/processed/ (parquet)")
+    c.add_argument(
+        "--input", type=Path, default=None, help="raw export (default data/raw/survey_export.csv)"
+    )
+    c.add_argument(
+        "--sites-register",
+        type=Path,
+        default=None,
+        help="site register CSV with site_id, site_name (default data/raw/sites.csv if present)",
+    )
+    c.add_argument("--out", type=Path, default=None, help="output folder (default data/processed/)")
+
+    b = sub.add_parser("build", help="build every site report, the national report and the index")
+    b.add_argument("--sites", nargs="+", default=None, help="site ids to build (default: all)")
+    b.add_argument("--jobs", type=_positive, default=None, help="worker processes (default: CPUs)")
+    b.add_argument(
+        "--min-cell",
+        type=_positive,
+        default=MIN_CELL,
+        help=f"disclosure threshold (default {MIN_CELL})",
+    )
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from hsc_research import synth
+    from hsc_research.instrument import load_codebook
+
+    paths = project_paths(args.root)
+    codebook = load_codebook(args.codebook)
+    spec = synth.SynthSpec(sites=args.sites, respondents=args.respondents,
+                           waves=tuple(args.waves), seed=args.seed, messy=args.messy)  # fmt: skip
+    export, sites = synth.generate(codebook, spec)
+    export_path, sites_path = synth.write(export, sites, args.out or paths.raw)
+    print(f"wrote {len(export)} respondents across {len(sites)} sites to {export_path}")
+    print(f"wrote the site register to {sites_path}")
+    return 0
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from hsc_research import clean, ingest
+    from hsc_research.instrument import load_codebook
+    from hsc_research.sites import read_site_register
+
+    paths = project_paths(args.root)
+    codebook = load_codebook(args.codebook)
+    source = args.input or paths.raw_export
+    register = args.sites_register or (
+        paths.sites_register if paths.sites_register.is_file() else None
+    )
+    if args.sites_register and not args.sites_register.is_file():
+        raise HscError(f"{args.sites_register}: site register not found")
+    raw = ingest.read_template(source, codebook)
+    result = clean.clean(raw, codebook, read_site_register(register))
+    out = args.out or paths.processed
+    clean.write_tables(result, out)
+    s = result.summary()
+    print(f"cleaned {source}")
+    print(
+        f"  respondents: {s['raw_rows']} raw = {s['kept_respondents']} kept + {s['excluded_respondents']} excluded"
+    )
+    print(
+        f"  answers:     {s['raw_answers']} raw = {s['kept_answers']} kept + {s['excluded_answers']} excluded"
+    )
+    for reason, v in s["by_reason"].items():
+        print(f"  excluded {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
+    (out / "clean_summary.json").write_text(json.dumps(s, indent=2), encoding="utf-8")
+    print(f"wrote responses, respondents and exclusions to {out}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from hsc_research import reports
+
+    paths = project_paths(args.root)
+    results = reports.build(paths, sites=args.sites, jobs=args.jobs, min_cell=args.min_cell,
+                            progress=not args.no_progress)  # fmt: skip
+    failed = [r for r in results if r.status != "ok"]
+    print(f"built {len(results) - len(failed)} of {len(results)} reports in {paths.reports}")
+    for r in failed:
+        print(f"  FAILED {r.slug}: {r.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+COMMANDS = {"synth": cmd_synth, "clean": cmd_clean, "build": cmd_build}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hsc-research`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except HscError as exc:
+        print(f"hsc-research: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hsc-research: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,401 @@
+"""The survey instrument (codebook): questions, items, scales and professions, as data.
+
+The codebook is a YAML file (the default ships as ``hsc2019.yaml`` beside this module).
+:func:`load_codebook` reads and validates it; every other module takes a
+:class:`Codebook` instead of naming a question, item, scale or profession itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from hsc_research.errors import CodebookError
+
+DEFAULT_CODEBOOK = Path(__file__).with_name("hsc2019.yaml")
+#: Separator between question and item in wide column names: ``trust.asc``.
+COLUMN_SEP = "."
+
+
+@dataclass(frozen=True)
+class Level:
+    """One answer option of a scale: its numeric ``code`` and display ``label``."""
+
+    code: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An ordered response scale.
+
+    Attributes
+    ----------
+    id, label
+        Identifier and display name.
+    levels
+        Answer options from the lowest code to the highest.
+    high, low
+        Codes counted as the "high" (agree / frequent / strong) and "low" ends.
+    midpoint
+        Neutral code, or ``None`` for scales without one (agree4).
+    numeric
+        Whether exports may write the bare code instead of the label.
+    high_label
+        Word for the high end in text ("agree", "frequent", "strong").
+    """
+
+    id: str
+    label: str
+    levels: tuple[Level, ...]
+    high: tuple[int, ...]
+    low: tuple[int, ...]
+    midpoint: int | None
+    numeric: bool
+    high_label: str
+
+    @property
+    def codes(self) -> list[int]:
+        """Codes from low to high."""
+        return [lv.code for lv in self.levels]
+
+    @property
+    def labels(self) -> list[str]:
+        """Labels from low to high."""
+        return [lv.label for lv in self.levels]
+
+    @property
+    def dtype(self) -> pd.CategoricalDtype:
+        """Ordered categorical dtype of the labels, low to high."""
+        return pd.CategoricalDtype(self.labels, ordered=True)
+
+    def label_of(self, code: int) -> str:
+        """Label for a code."""
+        return {lv.code: lv.label for lv in self.levels}[code]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A respondent group (professions roll up into groups)."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Profession:
+    """A profession: both a kind of respondent and a target that questions ask about."""
+
+    id: str
+    label: str
+    short: str
+    group: str
+
+
+@dataclass(frozen=True)
+class RoleLevel:
+    """Seniority of a respondent."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One item of a question (one column of a wide export).
+
+    ``target`` is the profession the item asks about, for questions asked about each
+    profession, else ``None``. ``tag`` classifies factors (behaviour / process / system).
+    """
+
+    question: str
+    id: str
+    label: str
+    tag: str | None = None
+    target: str | None = None
+
+    @property
+    def column(self) -> str:
+        """Wide-export column name of this item."""
+        return f"{self.question}{COLUMN_SEP}{self.id}"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A survey question with its scale and items.
+
+    ``self_policy`` applies to questions asked about each profession: ``"allowed"``
+    keeps answers about the respondent's own profession, ``"excluded"`` excludes them.
+    """
+
+    id: str
+    scale: str
+    short: str
+    text: str
+    items: tuple[Item, ...]
+    by_profession: bool
+    self_policy: str | None
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A validated survey codebook. Build it with :func:`load_codebook`."""
+
+    id: str
+    title: str
+    path: Path
+    non_substantive: dict[str, str]
+    scales: dict[str, Scale]
+    groups: tuple[Group, ...]
+    professions: tuple[Profession, ...]
+    role_levels: tuple[RoleLevel, ...]
+    questions: tuple[Question, ...]
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def question(self, question_id: str) -> Question:
+        """The question with this id (``KeyError`` naming the known ids otherwise)."""
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        known = ", ".join(q.id for q in self.questions)
+        raise KeyError(f"no question {question_id!r} in codebook {self.id}; known: {known}")
+
+    def scale_of(self, question_id: str) -> Scale:
+        """The scale of a question."""
+        return self.scales[self.question(question_id).scale]
+
+    @cached_property
+    def items(self) -> tuple[Item, ...]:
+        """Every item of every question, in questionnaire order."""
+        return tuple(item for q in self.questions for item in q.items)
+
+    @cached_property
+    def profession_group(self) -> dict[str, str]:
+        """Profession id to group id."""
+        return {p.id: p.group for p in self.professions}
+
+    @cached_property
+    def item_table(self) -> pd.DataFrame:
+        """One row per item: question, item, column, scale, tag, target, target_group."""
+        rows = [
+            {
+                "question": it.question,
+                "item": it.id,
+                "column": it.column,
+                "scale": self.question(it.question).scale,
+                "item_label": it.label,
+                "tag": it.tag,
+                "target": it.target,
+                "target_group": self.profession_group.get(it.target) if it.target else None,
+            }
+            for it in self.items
+        ]
+        return pd.DataFrame(rows)
+
+    def dtype(self, kind: str) -> pd.CategoricalDtype:
+        """Ordered categorical dtype for ``profession``, ``group``, ``role_level``,
+        ``question`` or ``item`` (ids, in codebook order)."""
+        ids = {
+            "profession": [p.id for p in self.professions],
+            "group": [g.id for g in self.groups],
+            "role_level": [r.id for r in self.role_levels],
+            "question": [q.id for q in self.questions],
+            "item": list(dict.fromkeys(it.id for it in self.items)),
+        }[kind]
+        return pd.CategoricalDtype(ids, ordered=True)
+
+    def labels(self, kind: str) -> dict[str, str]:
+        """Id to display label for ``profession``, ``group`` or ``role_level``."""
+        source = {
+            "profession": self.professions,
+            "group": self.groups,
+            "role_level": self.role_levels,
+        }[kind]
+        return {x.id: x.label for x in source}
+
+    @cached_property
+    def all_labels_dtype(self) -> pd.CategoricalDtype:
+        """Ordered dtype over every scale's labels: ascending within each scale.
+
+        Order is meaningful only within one scale (one question); across scales it is
+        just codebook order.
+        """
+        labels = list(dict.fromkeys(lb for s in self.scales.values() for lb in s.labels))
+        return pd.CategoricalDtype(labels, ordered=True)
+
+
+def _fail(path: Path, key: str, message: str) -> CodebookError:
+    return CodebookError(f"{path}: {key}: {message}")
+
+
+def _require(mapping: Any, key: str, path: Path, where: str) -> Any:
+    if not isinstance(mapping, dict) or key not in mapping or mapping[key] in (None, ""):
+        raise _fail(path, f"{where}.{key}" if where else key, "missing; add it to the codebook")
+    return mapping[key]
+
+
+def _unique(ids: list[str], path: Path, where: str) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise _fail(path, f"{where}.{i}", "duplicate id; ids must be unique")
+        seen.add(i)
+
+
+def _parse_scale(sid: str, raw: dict, path: Path) -> Scale:
+    where = f"scales.{sid}"
+    levels_raw = raw.get("levels") if isinstance(raw, dict) else None
+    if not levels_raw:
+        raise _fail(path, where, "scale has no codes; list its levels with code and label")
+    levels = []
+    for i, lv in enumerate(levels_raw):
+        code = _require(lv, "code", path, f"{where}.levels[{i}]")
+        label = _require(lv, "label", path, f"{where}.levels[{i}]")
+        if not isinstance(code, int):
+            raise _fail(path, f"{where}.levels[{i}].code", f"code {code!r} is not an integer")
+        levels.append(Level(int(code), str(label)))
+    codes = [lv.code for lv in levels]
+    if codes != sorted(codes) or len(set(codes)) != len(codes):
+        raise _fail(path, f"{where}.levels", "codes must be unique and listed low to high")
+    _unique([lv.label.casefold() for lv in levels], path, f"{where}.levels")
+    for end in ("high", "low"):
+        for c in raw.get(end, []):
+            if c not in codes:
+                raise _fail(path, f"{where}.{end}", f"code {c} is not one of the scale's codes")
+    midpoint = raw.get("midpoint")
+    if midpoint is not None and midpoint not in codes:
+        raise _fail(path, f"{where}.midpoint", f"code {midpoint} is not one of the scale's codes")
+    return Scale(
+        id=sid,
+        label=str(raw.get("label", sid)),
+        levels=tuple(levels),
+        high=tuple(raw.get("high", [])),
+        low=tuple(raw.get("low", [])),
+        midpoint=midpoint,
+        numeric=bool(raw.get("numeric", False)),
+        high_label=str(raw.get("high_label", "high")),
+    )
+
+
+def load_codebook(path: str | Path | None = None) -> Codebook:
+    """Read and validate a codebook YAML file.
+
+    Parameters
+    ----------
+    path
+        The YAML file; the packaged ``hsc2019.yaml`` when ``None``.
+
+    Returns
+    -------
+    Codebook
+
+    Raises
+    ------
+    CodebookError
+        One line naming the file and the offending key: unknown scale, duplicate id,
+        item without a label, scale without codes, profession without a group, etc.
+    """
+    path = Path(path) if path is not None else DEFAULT_CODEBOOK
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CodebookError(f"{path}: cannot read codebook ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "?"
+        raise CodebookError(f"{path}: {where}: not valid YAML; fix the syntax") from None
+    if not isinstance(raw, dict):
+        raise CodebookError(f"{path}: top level must be a mapping of codebook sections")
+
+    cid = str(_require(raw, "id", path, ""))
+    scales_raw = _require(raw, "scales", path, "")
+    _unique(list(scales_raw), path, "scales")
+    scales = {sid: _parse_scale(sid, s, path) for sid, s in scales_raw.items()}
+
+    groups = []
+    for i, g in enumerate(_require(raw, "groups", path, "")):
+        groups.append(
+            Group(str(_require(g, "id", path, f"groups[{i}]")), str(g.get("label", g["id"])))
+        )
+    _unique([g.id for g in groups], path, "groups")
+    group_ids = {g.id for g in groups}
+
+    professions = []
+    for i, p in enumerate(_require(raw, "professions", path, "")):
+        pid = str(_require(p, "id", path, f"professions[{i}]"))
+        where = f"professions.{pid}"
+        group = p.get("group")
+        if not group:
+            raise _fail(path, where, "profession has no group; add `group:` with a group id")
+        if group not in group_ids:
+            raise _fail(path, f"{where}.group", f"unknown group {group!r}; define it in groups")
+        label = str(_require(p, "label", path, where))
+        professions.append(Profession(pid, label, str(p.get("short", label)), str(group)))
+    _unique([p.id for p in professions], path, "professions")
+
+    role_levels = []
+    for i, r in enumerate(raw.get("role_levels", [])):
+        rid = str(_require(r, "id", path, f"role_levels[{i}]"))
+        role_levels.append(RoleLevel(rid, str(r.get("label", rid))))
+    _unique([r.id for r in role_levels], path, "role_levels")
+
+    questions = []
+    for i, q in enumerate(_require(raw, "questions", path, "")):
+        qid = str(_require(q, "id", path, f"questions[{i}]"))
+        where = f"questions.{qid}"
+        scale = _require(q, "scale", path, where)
+        if scale not in scales:
+            known = ", ".join(scales)
+            raise _fail(path, f"{where}.scale", f"unknown scale {scale!r}; known: {known}")
+        by_prof = q.get("items_from") == "professions"
+        if "items_from" in q and not by_prof:
+            raise _fail(path, f"{where}.items_from", "only `professions` is supported")
+        if by_prof:
+            items = tuple(Item(qid, p.id, p.label, None, p.id) for p in professions)
+            self_policy = q.get("self", "allowed")
+            if self_policy not in ("allowed", "excluded"):
+                raise _fail(path, f"{where}.self", "must be `allowed` or `excluded`")
+        else:
+            items_raw = _require(q, "items", path, where)
+            items_list = []
+            for j, it in enumerate(items_raw):
+                iid = str(_require(it, "id", path, f"{where}.items[{j}]"))
+                if not it.get("label"):
+                    raise _fail(path, f"{where}.items.{iid}", "item has no label; add `label:`")
+                items_list.append(Item(qid, iid, str(it["label"]), it.get("tag"), None))
+            items = tuple(items_list)
+            self_policy = None
+        _unique([it.id for it in items], path, f"{where}.items")
+        questions.append(
+            Question(
+                id=qid,
+                scale=str(scale),
+                short=str(q.get("short", qid)),
+                text=str(_require(q, "text", path, where)),
+                items=items,
+                by_profession=by_prof,
+                self_policy=self_policy,
+            )
+        )
+    _unique([q.id for q in questions], path, "questions")
+
+    non_sub = raw.get("non_substantive") or {}
+    if "blank" in non_sub:
+        raise _fail(path, "non_substantive.blank", "blank is built in; remove it")
+
+    return Codebook(
+        id=cid,
+        title=str(raw.get("title", cid)),
+        path=path,
+        non_substantive={str(k): str(v) for k, v in non_sub.items()},
+        scales=scales,
+        groups=tuple(groups),
+        professions=tuple(professions),
+        role_levels=tuple(role_levels),
+        questions=tuple(questions),
+    )

@@ -1,0 +1,69 @@
+"""The command line: the pipeline end to end on a tiny survey, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hsc_research.cli import main
+
+
+def run(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hsc_research.cli", "--root", str(cwd), *args],
+                          capture_output=True, text=True, cwd=cwd)  # fmt: skip
+
+
+def test_synth_then_clean(tmp_path, capsys):
+    assert main(["--root", str(tmp_path), "synth", "--sites", "2", "--respondents", "15",
+                 "--waves", "2019", "--seed", "3", "--messy"]) == 0  # fmt: skip
+    assert (tmp_path / "data/raw/survey_export.csv").is_file()
+    assert main(["--root", str(tmp_path), "clean"]) == 0
+    out = capsys.readouterr().out
+    summary = json.loads((tmp_path / "data/processed/clean_summary.json").read_text())
+    raw_lines = (tmp_path / "data/raw/survey_export.csv").read_text().count("\n") - 1
+    assert summary["raw_rows"] == raw_lines
+    assert f"{raw_lines} raw = {summary['kept_respondents']} kept" in out
+    for name in ("responses", "respondents", "exclusions"):
+        assert (tmp_path / f"data/processed/{name}.parquet").is_file()
+
+
+def test_processed_tables_hold_no_free_text(tmp_path):
+    main(
+        ["--root", str(tmp_path), "synth", "--sites", "1", "--respondents", "30", "--waves", "2019"]
+    )
+    main(["--root", str(tmp_path), "clean"])
+    import pandas as pd
+
+    for name in ("responses", "respondents", "exclusions"):
+        df = pd.read_parquet(tmp_path / f"data/processed/{name}.parquet")
+        assert "comment" not in df.columns
+        assert not df.isin(["See my comments at the meeting."]).any().any()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["clean", "--input", "missing.csv"], "missing.csv: file not found"),
+        (["clean", "--input", "empty.csv"], "empty.csv: file is empty"),
+        (["--codebook", "nope.yaml", "clean"], "nope.yaml: cannot read codebook"),
+        (["build"], "respondents.parquet: not found; run `hsc-research clean` first"),
+        (["clean", "--sites-register", "nope.csv"], "nope.csv: site register not found"),
+    ],
+)
+def test_errors_are_one_line_without_traceback(tmp_path, args, expected):
+    (tmp_path / "empty.csv").write_text("")
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("hsc-research: error: ") and expected in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_option_value_is_one_usage_error(tmp_path):
+    proc = run("synth", "--respondents", "many", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "give a number or LOW:HIGH" in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,130 @@
+"""Codebook loading and validation."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from hsc_research.errors import CodebookError
+from hsc_research.instrument import DEFAULT_CODEBOOK, load_codebook
+
+
+def test_default_codebook_has_the_five_questions(codebook):
+    assert [q.id for q in codebook.questions] == [
+        "admission_factors", "discharge_influence", "wrong_pathway", "trust", "relationships",
+    ]  # fmt: skip
+
+
+def test_profession_questions_have_one_item_per_profession(codebook):
+    professions = [p.id for p in codebook.professions]
+    for qid in ("discharge_influence", "trust", "relationships"):
+        assert [it.target for it in codebook.question(qid).items] == professions
+
+
+def test_relationships_exclude_self_ratings_and_trust_allows_them(codebook):
+    assert codebook.question("relationships").self_policy == "excluded"
+    assert codebook.question("trust").self_policy == "allowed"
+
+
+def test_scales_match_the_design(codebook):
+    assert codebook.scales["frequency5"].codes == [0, 1, 2, 3, 4]
+    assert codebook.scales["frequency5"].high == (3, 4)
+    assert codebook.scales["agree4"].labels == [
+        "Strongly disagree",
+        "Disagree",
+        "Agree",
+        "Strongly agree",
+    ]
+    assert codebook.scales["agree4"].midpoint is None
+    assert codebook.scales["rating5"].codes == [1, 2, 3, 4, 5]
+
+
+def test_professions_roll_up_to_three_groups(codebook):
+    assert codebook.profession_group == {
+        "asc": "asc", "hospital_discharge": "hospital", "hospital_clinical": "hospital",
+        "gp": "community", "community_health": "community", "care_provider": "community",
+    }  # fmt: skip
+
+
+def test_admission_factors_are_tagged_behaviour_or_process(codebook):
+    tags = {it.tag for it in codebook.question("admission_factors").items}
+    assert tags == {"behaviour", "process"}
+
+
+def test_scale_dtype_is_ordered_low_to_high(codebook):
+    dtype = codebook.scales["frequency5"].dtype
+    assert dtype.ordered
+    assert list(dtype.categories) == [
+        "Never",
+        "Infrequently",
+        "Sometimes",
+        "Frequently",
+        "Very frequently",
+    ]
+
+
+def _broken(tmp_path, mutate):
+    raw = yaml.safe_load(DEFAULT_CODEBOOK.read_text())
+    mutate(raw)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _error(path) -> str:
+    with pytest.raises(CodebookError) as info:
+        load_codebook(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    return message
+
+
+def test_unknown_scale_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["questions"][0].update(scale="frequency7"))
+    assert "questions.admission_factors.scale" in _error(path)
+
+
+def test_duplicate_question_id_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["questions"].append(dict(r["questions"][0])))
+    assert "questions.admission_factors" in _error(path)
+    assert "duplicate" in _error(path)
+
+
+def test_duplicate_item_id_is_named(tmp_path):
+    def dup(r):
+        items = r["questions"][0]["items"]
+        items.append(dict(items[0]))
+
+    assert "questions.admission_factors.items.risk_mitigation" in _error(_broken(tmp_path, dup))
+
+
+def test_item_without_label_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["questions"][2]["items"][1].pop("label"))
+    assert "questions.wrong_pathway.items.what_is_available" in _error(path)
+
+
+def test_scale_without_codes_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["scales"]["agree4"].update(levels=[]))
+    assert "scales.agree4" in _error(path)
+    assert "no codes" in _error(path)
+
+
+def test_profession_without_group_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["professions"][3].pop("group"))
+    assert "professions.gp" in _error(path)
+
+
+def test_profession_with_unknown_group_is_named(tmp_path):
+    path = _broken(tmp_path, lambda r: r["professions"][3].update(group="primary"))
+    assert "professions.gp.group" in _error(path)
+
+
+def test_missing_file_is_one_line(tmp_path):
+    assert "cannot read codebook" in _error(tmp_path / "nope.yaml")
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: x\nscales: [unclosed\n")
+    assert "not valid YAML" in _error(path)

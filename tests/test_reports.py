@@ -1,0 +1,115 @@
+"""Report build end to end on a tiny survey: HTML per site, national, index, manifest."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+from conftest import ROOT
+
+from hsc_research import reports
+from hsc_research.cli import main
+from hsc_research.config import project_paths
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("proj")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    main(
+        [
+            "--root",
+            str(root),
+            "synth",
+            "--sites",
+            "2",
+            "--respondents",
+            "40",
+            "--seed",
+            "11",
+            "--messy",
+        ]
+    )
+    main(["--root", str(root), "clean"])
+    code = main(["--root", str(root), "build", "--jobs", "2", "--no-progress"])
+    return root, code
+
+
+def test_one_html_per_site_plus_national_and_index(built):
+    root, code = built
+    assert code == 0
+    names = sorted(p.name for p in (root / "reports").glob("*.html"))
+    assert names == [
+        "index.html",
+        "national.html",
+        "site-ashford-vale.html",
+        "site-brackenmoor.html",
+    ]
+
+
+def test_reports_load_nothing_from_the_network(built):
+    root, _ = built
+    for page in (root / "reports").glob("*.html"):
+        text = page.read_text()
+        assert not re.search(r"""<script[^>]+src=""", text), page.name
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), page.name
+        assert "@import url(" not in text
+
+
+def test_reports_hide_code(built):
+    root, _ = built
+    text = (root / "reports/site-ashford-vale.html").read_text()
+    assert "present.load_context" not in text
+    assert "from hsc_research import" not in text
+    assert 'class="jp-InputPrompt' not in text
+
+
+def test_table_of_contents_links_resolve(built):
+    root, _ = built
+    text = (root / "reports/national.html").read_text()
+    links = re.findall(r'<nav class="report-toc".*?</nav>', text, re.S)[0]
+    targets = re.findall(r'href="#([^"]+)"', links)
+    assert "Response-profile" in targets
+    for t in targets:
+        assert f'id="{t}"' in text
+
+
+def test_manifest_records_every_report(built):
+    root, _ = built
+    manifest = json.loads((root / "reports/manifest.json").read_text())
+    assert [r["slug"] for r in manifest["reports"]] == [
+        "site-ashford-vale",
+        "site-brackenmoor",
+        "national",
+    ]
+    assert all(r["status"] == "ok" and r["seconds"] > 0 for r in manifest["reports"])
+    assert len(manifest["input_sha256"]) == 64
+    assert manifest["packages"]["pandas"]
+
+
+def test_failing_report_is_marked_and_leaves_no_file(built, tmp_path):
+    root, _ = built
+    broken = tmp_path / "proj"
+    shutil.copytree(root, broken)
+    nb = json.loads((broken / "notebooks/national_report.ipynb").read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                        "source": "raise RuntimeError('deliberate failure')"})  # fmt: skip
+    (broken / "notebooks/national_report.ipynb").write_text(json.dumps(nb))
+    (broken / "reports/national.html").unlink()
+    results = reports.build(project_paths(broken), jobs=2, progress=False)
+    status = {r.slug: r.status for r in results}
+    assert status == {"site-ashford-vale": "ok", "site-brackenmoor": "ok", "national": "failed"}
+    assert not (broken / "reports/national.html").exists()
+    assert not list((broken / "reports").glob("*.tmp"))
+    index = (broken / "reports/index.html").read_text()
+    assert "FAILED" in index and "deliberate failure" in index
+    assert main(["--root", str(broken), "build", "--no-progress"]) == 1
+
+
+def test_site_names_are_escaped_in_the_index():
+    res = reports.ReportResult(name="<script>x</script>", slug="s", kind="site", status="ok",
+                               seconds=1.0, html="s.html")  # fmt: skip
+    page = reports.index_html([res], {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"})
+    assert "<script>x" not in page and "&lt;script&gt;x" in page
