@@ -143,6 +143,23 @@ class Question:
 
 
 @dataclass(frozen=True)
+class Indicator:
+    """A headline indicator: % high on one item among chosen raters.
+
+    ``rater_field`` is ``"group"``, ``"profession"`` or ``None`` (everyone) and
+    ``rater_value`` the id it must equal.
+    """
+
+    id: str
+    label: str
+    question: str
+    item: str
+    rater_field: str | None
+    rater_value: str | None
+    finding: str
+
+
+@dataclass(frozen=True)
 class Codebook:
     """A validated survey codebook. Build it with :func:`load_codebook`."""
 
@@ -155,7 +172,15 @@ class Codebook:
     professions: tuple[Profession, ...]
     role_levels: tuple[RoleLevel, ...]
     questions: tuple[Question, ...]
+    indicators: tuple[Indicator, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        """The headline indicator with this id."""
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(f"no indicator {indicator_id!r} in codebook {self.id}")
 
     def question(self, question_id: str) -> Question:
         """The question with this id (``KeyError`` naming the known ids otherwise)."""
@@ -388,6 +413,10 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     if "blank" in non_sub:
         raise _fail(path, "non_substantive.blank", "blank is built in; remove it")
 
+    indicators = _parse_indicators(
+        raw.get("indicators") or [], questions, professions, groups, path
+    )
+
     return Codebook(
         id=cid,
         title=str(raw.get("title", cid)),
@@ -398,4 +427,45 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         professions=tuple(professions),
         role_levels=tuple(role_levels),
         questions=tuple(questions),
+        indicators=indicators,
     )
+
+
+def _parse_indicators(
+    raw: list,
+    questions: list[Question],
+    professions: list[Profession],
+    groups: list[Group],
+    path: Path,
+) -> tuple[Indicator, ...]:
+    by_id = {q.id: q for q in questions}
+    out = []
+    for i, ind in enumerate(raw):
+        iid = str(_require(ind, "id", path, f"indicators[{i}]"))
+        where = f"indicators.{iid}"
+        qid = _require(ind, "question", path, where)
+        if qid not in by_id:
+            raise _fail(path, f"{where}.question", f"unknown question {qid!r}")
+        item = _require(ind, "item", path, where)
+        if item not in {it.id for it in by_id[qid].items}:
+            raise _fail(path, f"{where}.item", f"question {qid} has no item {item!r}")
+        raters = ind.get("raters") or {}
+        if len(raters) > 1:
+            raise _fail(path, f"{where}.raters", "give one of group or profession")
+        field_, value = next(iter(raters.items())) if raters else (None, None)
+        allowed = {"group": {g.id for g in groups}, "profession": {p.id for p in professions}}
+        if field_ is not None and (field_ not in allowed or value not in allowed[field_]):
+            raise _fail(path, f"{where}.raters", f"unknown {field_} {value!r}")
+        out.append(
+            Indicator(
+                iid,
+                str(_require(ind, "label", path, where)),
+                qid,
+                item,
+                field_,
+                value,
+                str(ind.get("finding", qid)),
+            )  # fmt: skip
+        )
+    _unique([x.id for x in out], path, "indicators")
+    return tuple(out)

@@ -1,0 +1,137 @@
+"""Frequency-scale questions: ranking of items, behaviour vs process, rater differences."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from hsc_research.instrument import Codebook
+from hsc_research.stats.counts import answer_counts
+from hsc_research.stats.gaps import finish
+from hsc_research.stats.likert import likert_summary
+from hsc_research.stats.proportions import proportion_high
+
+
+def ranked_items(
+    data: pd.DataFrame, codebook: Codebook, question: str, by: Sequence[str] = ()
+) -> pd.DataFrame:
+    """% frequent with Wilson interval, mean code and rank of each item.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, question, item, tag, label, n, k, estimate, ci_low, ci_high, mean_code,
+        rank`` (rank 1 = most often frequent), sorted by rank within ``by``.
+    """
+    props = proportion_high(data, codebook, by, questions=[question])
+    summ = likert_summary(data, codebook, question, by)[[*by, "item", "mean_code"]]
+    out = props.merge(summ, on=[*by, "item"], how="left")
+    items = {it.id: it for it in codebook.question(question).items}
+    out["tag"] = out["item"].astype(str).map(lambda i: items[i].tag)
+    out["label"] = out["item"].astype(str).map(lambda i: items[i].label)
+    grouped = out.groupby(list(by), observed=True)["estimate"] if by else out["estimate"]
+    out["rank"] = grouped.rank(ascending=False, method="min").astype(int)
+    return out.sort_values([*by, "rank"]).reset_index(drop=True)
+
+
+def top_k_tag_share(ranked: pd.DataFrame, k: int = 5, by: Sequence[str] = ()) -> pd.DataFrame:
+    """Share of each tag among the ``k`` most frequent items.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, tag, count, share`` (share of the top k).
+    """
+    top = ranked[ranked["rank"] <= k]
+    out = top.groupby([*by, "tag"], observed=True).size().rename("count").reset_index()
+    out["share"] = (
+        out["count"] / out.groupby(list(by), observed=True)["count"].transform("sum")
+        if by
+        else out["count"] / out["count"].sum()
+    )
+    return out
+
+
+def tag_comparison(
+    responses: pd.DataFrame,
+    codebook: Codebook,
+    question: str = "admission_factors",
+    tags: tuple[str, str] = ("behaviour", "process"),
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Mean % frequent of items tagged ``tags[0]`` vs ``tags[1]``, within respondents.
+
+    Each respondent's share of ``tags[0]`` items answered frequent minus their share of
+    ``tags[1]`` items is a paired difference; its mean gets a one-sample t interval
+    (statsmodels ``DescrStatsW``) and test. Respondents without a substantive answer on
+    both sides are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, tag1, tag2, n (respondents), mean1, mean2 (percent), diff (points),
+        ci_low, ci_high, p, test``.
+    """
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    scale = codebook.scale_of(question)
+    tag_of = {it.id: it.tag for it in codebook.question(question).items}
+    r = responses[(responses["question"] == question) & (responses["status"] == "valid")]
+    r = r.assign(tag=r["item"].astype(str).map(tag_of), hi=r["code"].isin(scale.high).astype(float))
+    r = r[r["tag"].isin(tags)]
+    per = r.groupby([*by, "respondent_id", "tag"], observed=True)["hi"].mean().unstack("tag")
+    per = per.dropna(subset=list(tags))
+    d = 100 * (per[tags[0]] - per[tags[1]])
+    rows = []
+    groups = d.groupby(level=list(by), observed=True) if by else [((), d)]
+    for key, vals in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        st = DescrStatsW(vals.to_numpy())
+        low, high = st.tconfint_mean() if len(vals) > 1 else (np.nan, np.nan)
+        p = st.ttest_mean(0)[1] if len(vals) > 1 else np.nan
+        sub = per.loc[vals.index]
+        rows.append((*key, tags[0], tags[1], len(vals), 100 * sub[tags[0]].mean(), 100 * sub[tags[1]].mean(),
+                     st.mean, low, high, p))  # fmt: skip
+    cols = [*by, "tag1", "tag2", "n", "mean1", "mean2", "diff", "ci_low", "ci_high", "p"]
+    out = pd.DataFrame(rows, columns=cols)
+    out["test"] = "paired t-test on respondents' within-person difference"
+    return out
+
+
+def rater_differences(
+    data: pd.DataFrame,
+    codebook: Codebook,
+    question: str,
+    rater: str = "group",
+    by: Sequence[str] = (),
+    correction: str = "holm",
+) -> pd.DataFrame:
+    """Do rater groups answer an item differently? Chi-square on the full distribution.
+
+    Levels with no answers in any group are dropped before the test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*by, item, n, statistic, dof, p, p_adj, correction, significant, test``.
+    """
+    counts = answer_counts(data, [*by, rater])
+    counts = counts[counts["question"] == question]
+    rows = []
+    for key, grp in counts.groupby([*by, "item"], observed=True):
+        table = grp.pivot_table(index=rater, columns="code", values="count", aggfunc="sum",
+                                fill_value=0, observed=True)  # fmt: skip
+        table = table.loc[table.sum(axis=1) > 0, table.sum(axis=0) > 0]
+        if table.shape[0] < 2 or table.shape[1] < 2:
+            stat, dof, p = np.nan, 0, np.nan
+        else:
+            res = sps.chi2_contingency(table.to_numpy())
+            stat, dof, p = res.statistic, res.dof, res.pvalue
+        rows.append((*key, int(table.to_numpy().sum()), stat, dof, p))
+    out = pd.DataFrame(rows, columns=[*by, "item", "n", "statistic", "dof", "p"])
+    out = finish(out, correction, family=by)
+    out["test"] = f"chi-square test of independence ({rater} x answer level)"
+    return out
