@@ -34,7 +34,10 @@ synth: $(STAMP) ## Generate the synthetic demo survey into data/raw/ (overwrites
 data: $(STAMP) $(RAW) ## Clean data/raw/ into data/processed/
 	$(BIN)/hsc-research clean
 
-reports: data ## Synth (if data/raw/ has no export), clean and build every report into reports/
+aggregate: data ## Compute every report table into data/processed/aggregates/
+	$(BIN)/hsc-research aggregate
+
+reports: aggregate ## Synth (if data/raw/ has no export), clean, aggregate and build every report
 	$(BIN)/hsc-research build $(if $(JOBS),--jobs $(JOBS),)
 
 test: $(STAMP) ## Run the whole test suite
@@ -62,8 +65,9 @@ lock: ## Re-resolve requirements.lock from pyproject.toml (needs network)
 	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^hsc-research' >> requirements.lock
 	rm -rf .lockenv
 
-benchmark: $(STAMP) ## Run the benchmarks (prints timings; not part of the tests)
-	$(BIN)/python benchmarks/bench_pipeline.py
+benchmark: $(STAMP) ## Run the benchmarks (prints timings and memory; not part of the tests)
+	$(BIN)/python benchmarks/bench_clean_aggregate.py
+	$(BIN)/python benchmarks/bench_build.py
 
 clean: ## Remove generated data, reports and the environment
 	rm -rf $(VENV) data/processed/* data/raw/survey_export.csv data/raw/sites.csv reports/*.html reports/manifest.json

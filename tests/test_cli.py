@@ -49,7 +49,8 @@ def test_processed_tables_hold_no_free_text(tmp_path):
         (["clean", "--input", "missing.csv"], "missing.csv: file not found"),
         (["clean", "--input", "empty.csv"], "empty.csv: file is empty"),
         (["--codebook", "nope.yaml", "clean"], "nope.yaml: cannot read codebook"),
-        (["build"], "respondents.parquet: not found; run `hsc-research clean` first"),
+        (["build"], ".parquet: not found; run `hsc-research clean` first"),
+        (["aggregate"], ".parquet: not found; run `hsc-research clean` first"),
         (["clean", "--sites-register", "nope.csv"], "nope.csv: site register not found"),
     ],
 )

@@ -92,6 +92,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--out", type=Path, default=None, help="output folder (default data/processed/)")
 
+    a = sub.add_parser(
+        "aggregate", help="compute every report table into data/processed/aggregates/"
+    )
+    a.add_argument(
+        "--min-cell",
+        type=_positive,
+        default=MIN_CELL,
+        help=f"disclosure threshold (default {MIN_CELL})",
+    )
+    a.add_argument(
+        "--correction",
+        choices=["holm", "fdr_bh"],
+        default="holm",
+        help="multiple-testing correction (default holm; fdr_bh = Benjamini-Hochberg)",
+    )
+
     b = sub.add_parser("build", help="build every site report, the national report and the index")
     b.add_argument("--sites", nargs="+", default=None, help="site ids to build (default: all)")
     b.add_argument("--jobs", type=_positive, default=None, help="worker processes (default: CPUs)")
@@ -152,10 +168,24 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_build(args: argparse.Namespace) -> int:
-    from hsc_research import reports
+def cmd_aggregate(args: argparse.Namespace) -> int:
+    from hsc_research.pipeline import run_aggregate
 
     paths = project_paths(args.root)
+    seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
+    print(f"wrote {len(tables)} aggregate tables to {paths.aggregates} in {seconds:.1f}s")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from hsc_research import reports
+    from hsc_research.pipeline import aggregates_current, run_aggregate
+
+    paths = project_paths(args.root)
+    # Aggregate once, here, unless the aggregates already match the cleaned tables.
+    if not aggregates_current(paths, args.min_cell):
+        seconds, _ = run_aggregate(paths, args.codebook, args.min_cell)
+        print(f"aggregated in {seconds:.1f}s")
     results = reports.build(paths, sites=args.sites, jobs=args.jobs, min_cell=args.min_cell,
                             progress=not args.no_progress)  # fmt: skip
     failed = [r for r in results if r.status != "ok"]
@@ -165,7 +195,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"synth": cmd_synth, "clean": cmd_clean, "build": cmd_build}
+COMMANDS = {"synth": cmd_synth, "clean": cmd_clean, "aggregate": cmd_aggregate, "build": cmd_build}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
 from hsc_research.instrument import Codebook, load_codebook
 from hsc_research.profile import exclusion_summary, response_profile
+from hsc_research.provenance import data_hash
 from hsc_research.stats.disclosure import suppressed_text
 
 
@@ -153,8 +154,6 @@ def accounting_text(ctx: Context) -> Markdown:
 
 def methods(ctx: Context) -> Markdown:
     """Suppression rule, provenance and version."""
-    from hsc_research.reports import data_hash
-
     return Markdown(
         f"- **Disclosure control**: no published count below {ctx.min_cell}; such cells "
         f"and any cell that would let one be recovered from a total read "

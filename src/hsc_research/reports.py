@@ -10,7 +10,6 @@ record every report's status and timing.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -23,20 +22,17 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
 from hsc_research import __version__
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import InputError
+from hsc_research.provenance import data_hash, package_versions
 from hsc_research.sites import slugify
 
 TEMPLATES = Path(__file__).with_name("templates")
 SITE_NOTEBOOK = "site_report.ipynb"
 NATIONAL_NOTEBOOK = "national_report.ipynb"
-#: Packages whose versions the manifest records.
-RECORDED_PACKAGES = ("pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
-                     "papermill", "nbconvert", "pyarrow")  # fmt: skip
 
 
 @dataclass
@@ -62,18 +58,6 @@ class ReportResult:
     html: str | None = None
     error: str | None = None
     parameters: dict = field(default_factory=dict)
-
-
-def data_hash(processed: Path) -> str:
-    """SHA-256 over the cleaned tables, to tie a report to the exact input."""
-    h = hashlib.sha256()
-    for name in ("responses", "respondents", "exclusions"):
-        path = processed / f"{name}.parquet"
-        h.update(name.encode())
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def plan_tasks(
@@ -254,7 +238,7 @@ def build(
         "wall_seconds": round(time.perf_counter() - t0, 2),
         "jobs": jobs,
         "python": platform.python_version(),
-        "packages": {p: _version(p) for p in RECORDED_PACKAGES},
+        "packages": package_versions(),
         "input_sha256": data_hash(paths.processed),
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
@@ -262,13 +246,6 @@ def build(
     _write_atomic(paths.reports / "manifest.json", json.dumps(manifest, indent=2))
     _write_atomic(paths.reports / "index.html", index_html(results, manifest))
     return results
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from hsc_research.stats.gaps import adjust, diff_proportions, directional_gaps, in_out_group, wave_change
+from hsc_research.stats.gaps import (
+    adjust,
+    diff_proportions,
+    directional_gaps,
+    in_out_group,
+    wave_change,
+)
 
 NEWCOMBE = [
     (56, 70, 48, 80, 0.0524, 0.3339),
@@ -80,13 +86,30 @@ def test_directional_gap_asc_vs_hospital_discharge(codebook):
 
 
 def test_in_group_vs_out_group(codebook):
-    rows = [(2019, "gp", "gp", c) for c in (4, 4, 3)] + [(2019, "asc", "gp", c) for c in (3, 2, 1, 1)]
+    rows = [(2019, "gp", "gp", c) for c in (4, 4, 3)] + [
+        (2019, "asc", "gp", c) for c in (3, 2, 1, 1)
+    ]
     out = in_out_group(_trust(rows), codebook).set_index("target")
     assert (out.loc["gp", "k1"], out.loc["gp", "n1"]) == (3, 3)
     assert (out.loc["gp", "k2"], out.loc["gp", "n2"]) == (1, 4)
 
 
 def test_wave_change_later_minus_earlier(codebook):
-    rows = [(2014, "asc", "gp", c) for c in (4, 3, 3, 3)] + [(2019, "asc", "gp", c) for c in (4, 1, 1, 1)]
+    rows = [(2014, "asc", "gp", c) for c in (4, 3, 3, 3)] + [
+        (2019, "asc", "gp", c) for c in (4, 1, 1, 1)
+    ]
     out = wave_change(_trust(rows), codebook, "trust", 2014, 2019).set_index("item")
     assert out.loc["gp", "diff"] == pytest.approx(0.25 - 1.0)
+
+
+@pytest.mark.parametrize("method", ["holm", "fdr_bh"])
+def test_grouped_adjustment_matches_statsmodels_per_family(method):
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 0.2, size=60) ** 2
+    groups = rng.integers(0, 5, size=60)
+    got = adjust(p, method, groups)
+    for g in range(5):
+        sel = groups == g
+        np.testing.assert_allclose(got[sel], multipletests(p[sel], method=method)[1])

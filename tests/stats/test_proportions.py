@@ -11,7 +11,12 @@ from hsc_research.stats.proportions import from_counts, proportion_high, wilson
 
 @pytest.mark.parametrize(
     "k, n, low, high",
-    [(81, 263, 0.2553, 0.3662), (15, 148, 0.0624, 0.1605), (0, 20, 0.0000, 0.1611), (1, 29, 0.0061, 0.1718)],
+    [
+        (81, 263, 0.2553, 0.3662),
+        (15, 148, 0.0624, 0.1605),
+        (0, 20, 0.0000, 0.1611),
+        (1, 29, 0.0061, 0.1718),
+    ],
 )
 def test_wilson_matches_newcombe_1998(k, n, low, high):
     lo, hi = wilson(np.array([k]), np.array([n]))

@@ -63,41 +63,76 @@ def suppress_counts(
     """
     out = table.copy()
     n = out[count].to_numpy(dtype=float)
-    status = np.where((n > 0) & (n < min_cell), "primary", None).astype(object)
     families = [list(g) for g in groups] or [[]]
-    # Iterate: hiding a cell for one family can break another family's protection.
-    changed = True
-    while changed:
-        changed = False
-        for keys in families:
-            members = (
-                out.groupby(keys, observed=True, sort=False).indices.values()
-                if keys
-                else [np.arange(len(out))]
-            )
-            for idx in members:
-                changed |= _protect_family(np.asarray(idx), n, status, min_cell)
+    members = [
+        np.asarray(idx)
+        for keys in families
+        for idx in (
+            out.groupby(keys, observed=True, sort=False).indices.values()
+            if keys
+            else [np.arange(len(out))]
+        )
+    ]
+    status = suppress_linked(n, members, min_cell)
     out[count] = pd.array(np.where(status == None, n, np.nan), dtype="Int64")  # noqa: E711
     out["suppressed"] = pd.array(status, dtype=pd.StringDtype(na_value=pd.NA))
     return out
 
 
-def _protect_family(idx: np.ndarray, n: np.ndarray, status: np.ndarray, min_cell: int) -> bool:
-    """Hide more cells of one family until its hidden cells cannot be recovered."""
-    changed = False
+def suppress_linked(
+    n: np.ndarray, families: list[np.ndarray], min_cell: int = MIN_CELL
+) -> np.ndarray:
+    """Primary and secondary suppression over any set of additive families.
+
+    Parameters
+    ----------
+    n
+        Counts, one per published cell.
+    families
+        Index arrays into ``n``; each lists cells that add up to a published total
+        (the total may itself be one of the cells, which then counts as a member).
+    min_cell
+        Smallest publishable count.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``"primary"``, ``"secondary"`` or ``None`` per cell.
+    """
+    n = np.asarray(n, dtype=float)
+    status = np.where((n > 0) & (n < min_cell), "primary", None).astype(object)
+    if not families:
+        return status
+    # Only families holding a hidden cell can need more; re-check until nothing changes.
+    cell_family = [[] for _ in range(len(n))]
+    for f, idx in enumerate(families):
+        for i in idx:
+            cell_family[i].append(f)
+    todo = {f for i in np.flatnonzero(status != None) for f in cell_family[i]}  # noqa: E711
+    while todo:
+        f = todo.pop()
+        for i in _protect_family(families[f], n, status, min_cell):
+            todo.update(cell_family[i])
+    return status
+
+
+def _protect_family(idx: np.ndarray, n: np.ndarray, status: np.ndarray, min_cell: int) -> list[int]:
+    """Hide more cells of one family until its hidden cells cannot be recovered;
+    returns the cells newly hidden."""
+    newly = []
     while True:
         hidden = idx[status[idx] != None]  # noqa: E711
         shown = idx[status[idx] == None]  # noqa: E711
         if len(hidden) == 0 or len(shown) == 0:
-            return changed
+            return newly
         if len(hidden) >= 2 and n[hidden].sum() >= min_cell:
-            return changed
+            return newly
         # Hide the smallest published cell, preferring non-zero ones (a hidden zero
         # next to one hidden count would still give that count away to anyone who
         # guesses the zero).
         order = np.lexsort((n[shown], n[shown] == 0))
         status[shown[order[0]]] = "secondary"
-        changed = True
+        newly.append(int(shown[order[0]]))
 
 
 def suppress_estimates(

@@ -65,9 +65,9 @@ def tag_comparison(
     """Mean % frequent of items tagged ``tags[0]`` vs ``tags[1]``, within respondents.
 
     Each respondent's share of ``tags[0]`` items answered frequent minus their share of
-    ``tags[1]`` items is a paired difference; its mean gets a one-sample t interval
-    (statsmodels ``DescrStatsW``) and test. Respondents without a substantive answer on
-    both sides are left out.
+    ``tags[1]`` items is a paired difference; its mean gets a one-sample t interval and
+    test (the same as scipy's ``ttest_1samp``, computed for all groups in one pass).
+    Respondents without a substantive answer on both sides are left out.
 
     Returns
     -------
@@ -75,28 +75,29 @@ def tag_comparison(
         ``*by, tag1, tag2, n (respondents), mean1, mean2 (percent), diff (points),
         ci_low, ci_high, p, test``.
     """
-    from statsmodels.stats.weightstats import DescrStatsW
-
     scale = codebook.scale_of(question)
     tag_of = {it.id: it.tag for it in codebook.question(question).items}
     r = responses[(responses["question"] == question) & (responses["status"] == "valid")]
     r = r.assign(tag=r["item"].astype(str).map(tag_of), hi=r["code"].isin(scale.high).astype(float))
     r = r[r["tag"].isin(tags)]
     per = r.groupby([*by, "respondent_id", "tag"], observed=True)["hi"].mean().unstack("tag")
-    per = per.dropna(subset=list(tags))
-    d = 100 * (per[tags[0]] - per[tags[1]])
-    rows = []
-    groups = d.groupby(level=list(by), observed=True) if by else [((), d)]
-    for key, vals in groups:
-        key = key if isinstance(key, tuple) else (key,)
-        st = DescrStatsW(vals.to_numpy())
-        low, high = st.tconfint_mean() if len(vals) > 1 else (np.nan, np.nan)
-        p = st.ttest_mean(0)[1] if len(vals) > 1 else np.nan
-        sub = per.loc[vals.index]
-        rows.append((*key, tags[0], tags[1], len(vals), 100 * sub[tags[0]].mean(), 100 * sub[tags[1]].mean(),
-                     st.mean, low, high, p))  # fmt: skip
-    cols = [*by, "tag1", "tag2", "n", "mean1", "mean2", "diff", "ci_low", "ci_high", "p"]
-    out = pd.DataFrame(rows, columns=cols)
+    per = per.reindex(columns=list(tags)).dropna()
+    per = per.assign(d=100 * (per[tags[0]] - per[tags[1]]))
+    keys = list(by) if by else (lambda _: 0)
+    g = per.groupby(keys, observed=True) if by else per.groupby(keys)
+    out = g.agg(n=("d", "size"), mean1=(tags[0], "mean"), mean2=(tags[1], "mean"),
+                diff=("d", "mean"), sd=("d", "std"))  # fmt: skip
+    out[["mean1", "mean2"]] *= 100
+    n = out["n"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = out["sd"].to_numpy() / np.sqrt(n)
+        half = sps.t.ppf(0.975, n - 1) * se
+        tstat = out["diff"].to_numpy() / se
+        p = 2 * sps.t.sf(np.abs(tstat), n - 1)
+    out["ci_low"], out["ci_high"], out["p"] = out["diff"] - half, out["diff"] + half, p
+    out = out.drop(columns="sd").reset_index(drop=not by)
+    out.insert(len(by), "tag1", tags[0])
+    out.insert(len(by) + 1, "tag2", tags[1])
     out["test"] = "paired t-test on respondents' within-person difference"
     return out
 

@@ -103,7 +103,9 @@ def asymmetry(
     merged = merged[merged["a"] < merged["b"]].reset_index(drop=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         cols = ["mean_ab", "sd_ab", "n_ab", "mean_ba", "sd_ba", "n_ba"]
-        t, p = sps.ttest_ind_from_stats(*(merged[c].to_numpy(dtype=float) for c in cols), equal_var=False)
+        t, p = sps.ttest_ind_from_stats(
+            *(merged[c].to_numpy(dtype=float) for c in cols), equal_var=False
+        )
         v1 = merged["sd_ab"] ** 2 / merged["n_ab"]
         v2 = merged["sd_ba"] ** 2 / merged["n_ba"]
         dof = (v1 + v2) ** 2 / (v1**2 / (merged["n_ab"] - 1) + v2**2 / (merged["n_ba"] - 1))

@@ -89,3 +89,14 @@ def test_no_small_cell_published_and_none_recoverable(matrix, min_cell):
                 assert h.sum() >= 2
                 assert t.loc[grp.index[h.to_numpy()], "n"].sum() >= min_cell
     assert (out.loc[~hidden, "n"].astype(int) == t.loc[~hidden, "n"]).all()
+
+
+def test_linked_families_hide_a_partner_for_a_hidden_secondary():
+    from hsc_research.stats.disclosure import suppress_linked
+
+    # Cells 0..2 add up to total 3; cells 0 and 4 add up to total 5.
+    n = np.array([4, 30, 40, 74, 50, 54])
+    families = [np.array([0, 1, 2, 3]), np.array([0, 4, 5])]
+    status = suppress_linked(n, families, min_cell=10)
+    # 0 is primary; family 1 hides 1 (smallest non-zero); family 2 hides 4.
+    assert status.tolist() == ["primary", "secondary", None, None, "secondary", None]

@@ -1,0 +1,439 @@
+"""Aggregates: every table the reports publish, for every site, the nation and each wave.
+
+One pass over the responses builds the answer counts by site, wave, profession, question,
+item and code (:func:`~hsc_research.stats.counts.answer_counts`); every statistic is then
+computed from those counts for all sites at once (``by=["site", "wave", ...]``) and for
+the nation (``by=["wave", ...]``), and stacked with a ``scope`` column (a site id, or
+:data:`NATIONAL`).
+
+Disclosure control is applied here, before anything is written: :func:`bases` derives the
+number of respondents behind every published estimate (by profession, group and all
+raters, per site and nationally), suppresses them with the additive links between them
+(professions add up to their group, groups to all raters, sites to the nation), and every
+table hides the estimates that rest on a hidden base. Notebooks only read the results.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hsc_research import __version__
+from hsc_research.clean import CleanResult
+from hsc_research.config import MIN_CELL
+from hsc_research.instrument import Codebook
+from hsc_research.profile import exclusion_summary, response_profile
+from hsc_research.stats import compare, frequency, gaps, likert, matrices, proportions
+from hsc_research.stats.counts import answer_counts, with_group
+from hsc_research.stats.disclosure import suppress_estimates, suppress_linked
+from hsc_research.stats.models import ModelError, fit_ordinal
+
+log = logging.getLogger(__name__)
+
+#: Scope of national rows (site ids are slugs, which never start with "_").
+NATIONAL = "_national"
+FREQUENCY_QUESTIONS = ("admission_factors", "wrong_pathway")
+MATRIX_QUESTIONS = ("relationships", "trust", "discharge_influence")
+TOP_K = 5
+
+
+def _both(fn: Callable[[Sequence[str]], pd.DataFrame], extra: Sequence[str] = ()) -> pd.DataFrame:
+    """Run ``fn(by)`` for all sites and for the nation; stack with a ``scope`` column."""
+    sites = fn(["site", "wave", *extra]).rename(columns={"site": "scope"})
+    sites["scope"] = sites["scope"].astype(str)
+    nation = fn(["wave", *extra])
+    nation.insert(0, "scope", NATIONAL)
+    return pd.concat([sites, nation], ignore_index=True)
+
+
+def bases(cube: pd.DataFrame, codebook: Codebook, min_cell: int = MIN_CELL) -> pd.DataFrame:
+    """Respondents behind every published estimate, with linked suppression.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scope, wave, level ("profession" / "group" / "all"), rater, question, item, n,
+        hidden, suppressed``.
+    """
+    per_prof = answer_counts(cube, ["site", "wave", "profession"])
+    per_prof = per_prof.groupby(["site", "wave", "profession", "question", "item"], observed=True)[
+        "count"
+    ].sum()
+    per_prof = per_prof.rename("n").reset_index()
+    group_of = codebook.profession_group
+    parts = []
+    for level, key in (("profession", "profession"), ("group", "group"), ("all", None)):
+        df = per_prof.assign(group=per_prof["profession"].astype(str).map(group_of))
+        keys = ["question", "item"] + ([key] if key else [])
+        site_rows = df.groupby(["site", "wave", *keys], observed=True)["n"].sum().reset_index()
+        nat_rows = df.groupby(["wave", *keys], observed=True)["n"].sum().reset_index()
+        nat_rows.insert(0, "site", NATIONAL)
+        rows = pd.concat([site_rows.astype({"site": str}), nat_rows], ignore_index=True)
+        rows["rater"] = rows[key].astype(str) if key else "all"
+        rows["level"] = level
+        rows["rater_group"] = (
+            rows["rater"].map(group_of) if level == "profession" else rows["rater"]
+        )
+        parts.append(
+            rows[["site", "wave", "level", "rater", "rater_group", "question", "item", "n"]]
+        )
+    b = pd.concat(parts, ignore_index=True).rename(columns={"site": "scope"})
+    b["question"], b["item"] = b["question"].astype(str), b["item"].astype(str)
+
+    families: list[np.ndarray] = []
+    cell = ["scope", "wave", "question", "item"]
+    # Professions add up to their group.
+    pg = b[b["level"].isin(["profession", "group"])]
+    families += [
+        pg.index.to_numpy()[i] for i in pg.groupby([*cell, "rater_group"]).indices.values()
+    ]
+    # Groups add up to all raters.
+    ga = b[b["level"].isin(["group", "all"])]
+    families += [ga.index.to_numpy()[i] for i in ga.groupby(cell).indices.values()]
+    # Sites add up to the nation, at every level.
+    families += list(b.groupby(["wave", "question", "item", "level", "rater"]).indices.values())
+    families = [f for f in families if len(f) > 1]
+    status = suppress_linked(b["n"].to_numpy(), families, min_cell)
+    b["hidden"] = status != None  # noqa: E711
+    b["suppressed"] = pd.array(status, dtype=pd.StringDtype(na_value=pd.NA))
+    return b.drop(columns="rater_group")
+
+
+def _hidden(b: pd.DataFrame, scope, wave, level, rater, question, item) -> np.ndarray:
+    """Look up whether each (scope, wave, level, rater, question, item) base is hidden.
+    A base that does not exist (no answers) counts as hidden: nothing to publish."""
+    index = b.set_index(["scope", "wave", "level", "rater", "question", "item"])["hidden"]
+    keys = pd.MultiIndex.from_arrays(
+        [np.asarray(x, dtype=object) if not np.isscalar(x) else np.full(len(scope), x, dtype=object)
+         for x in (scope, wave, level, rater, question, item)]
+    )  # fmt: skip
+    index.index = index.index.set_levels([lv.astype(object) for lv in index.index.levels])
+    return index.reindex(keys).fillna(True).to_numpy(dtype=bool)
+
+
+def _mask(table: pd.DataFrame, hidden: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
+    """Hide ``columns`` where ``hidden``; mark the row ``suppressed``."""
+    out = table.copy()
+    for col in columns:
+        if col in out.columns:
+            if pd.api.types.is_integer_dtype(out[col]):
+                out[col] = out[col].astype("Int64").mask(hidden)
+            else:
+                out[col] = out[col].astype("float64").mask(hidden)
+    out["suppressed"] = hidden
+    return out
+
+
+EST = ("n", "k", "estimate", "ci_low", "ci_high")
+DIFF = (
+    "n1",
+    "k1",
+    "p1",
+    "n2",
+    "k2",
+    "p2",
+    "diff",
+    "ci_low",
+    "ci_high",
+    "p",
+    "p_adj",
+    "significant",
+)
+
+
+def aggregate(
+    cleaned: CleanResult,
+    codebook: Codebook,
+    min_cell: int = MIN_CELL,
+    correction: str = "holm",
+) -> dict[str, pd.DataFrame]:
+    """Compute every published table.
+
+    Parameters
+    ----------
+    cleaned
+        The cleaned tables.
+    codebook
+        The instrument.
+    min_cell
+        Disclosure threshold.
+    correction
+        ``"holm"`` or ``"fdr_bh"`` for every family of tests.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Table name to table; see :data:`TABLES` for what each holds.
+    """
+    responses = cleaned.responses
+    cube = with_group(answer_counts(responses, ["site", "wave", "profession"]), codebook)
+    b = bases(cube, codebook, min_cell)
+    waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
+    out: dict[str, pd.DataFrame] = {}
+
+    # Proportions high and Likert summaries / distributions, by rater group and all raters.
+    def by_rater(fn):
+        grouped = _both(lambda by: fn(by), ["group"]).rename(columns={"group": "rater"})
+        grouped["level"] = "group"
+        overall = _both(lambda by: fn(by))
+        overall["rater"], overall["level"] = "all", "all"
+        t = pd.concat([grouped, overall], ignore_index=True)
+        t["rater"], t["item"] = t["rater"].astype(str), t["item"].astype(str)
+        return t
+
+    props = by_rater(lambda by: proportions.proportion_high(cube, codebook, by))
+    hidden = _hidden(
+        b,
+        props["scope"],
+        props["wave"],
+        props["level"],
+        props["rater"],
+        props["question"],
+        props["item"],
+    )
+    out["proportions"] = _mask(props, hidden, EST)
+
+    summaries, dists = [], []
+    for q in codebook.questions:
+        s = by_rater(lambda by, q=q: likert.likert_summary(cube, codebook, q.id, by))
+        summaries.append(s)
+        d = by_rater(lambda by, q=q: likert.distribution(cube, codebook, q.id, by)).drop(
+            columns="count"
+        )
+        dists.append(d)
+    s = pd.concat(summaries, ignore_index=True)
+    hidden = _hidden(b, s["scope"], s["wave"], s["level"], s["rater"], s["question"], s["item"])
+    out["likert"] = _mask(s, hidden, ("n", "low", "neutral", "high", "mean", "sd", "mean_code"))
+    d = pd.concat(dists, ignore_index=True)
+    d["level_label"] = d["level"].astype(str)
+    d = d.drop(columns="level").rename(columns={"level_label": "answer"})
+    d = d.rename(columns={"level": "rater_level"})
+    hidden = _hidden(b, d["scope"], d["wave"], "group", d["rater"], d["question"], d["item"])
+    hidden_all = _hidden(b, d["scope"], d["wave"], "all", d["rater"], d["question"], d["item"])
+    d = _mask(d, np.where(d["rater"] == "all", hidden_all, hidden), ("n", "pct"))
+    out["distributions"] = d
+
+    # Rater x target matrices (profession level), asymmetry, ties, self vs others.
+    mats = []
+    for qid in MATRIX_QUESTIONS:
+        m = _both(lambda by, qid=qid: matrices.rating_matrix(cube, codebook, qid, "profession", by))
+        m.insert(2, "question", qid)
+        mats.append(m)
+    m = pd.concat(mats, ignore_index=True)
+    hidden = _hidden(b, m["scope"], m["wave"], "profession", m["rater"], m["question"], m["target"])
+    m = _mask(m, hidden, ("n", "mean", "sd", "ci_low", "ci_high"))
+    out["matrix"] = m
+
+    rel = m[(m["question"] == "relationships") & ~m["suppressed"]]
+    asym = matrices.asymmetry(rel, by=["scope", "wave"], correction=correction)
+    out["asymmetry"] = asym
+    out["ties"] = matrices.ranked_ties(rel, k=3, by=["scope", "wave"])
+
+    sv = []
+    for qid in ("discharge_influence", "trust"):
+        t = _both(lambda by, qid=qid: gaps.in_out_group(cube, codebook, qid, by, correction))
+        t.insert(2, "question", qid)
+        sv.append(t)
+    sv = pd.concat(sv, ignore_index=True)
+    h_in = _hidden(
+        b, sv["scope"], sv["wave"], "profession", sv["target"], sv["question"], sv["target"]
+    )
+    h_all = _hidden(b, sv["scope"], sv["wave"], "all", "all", sv["question"], sv["target"])
+    out["self_vs_others"] = _mask(sv, h_in | h_all, DIFF)
+
+    dg = _both(lambda by: gaps.directional_gaps(cube, codebook, "trust", by, correction))
+    h1 = _hidden(b, dg["scope"], dg["wave"], "profession", dg["a"], "trust", dg["b"])
+    h2 = _hidden(b, dg["scope"], dg["wave"], "profession", dg["b"], "trust", dg["a"])
+    out["trust_gaps"] = _mask(dg, h1 | h2, DIFF)
+
+    if len(waves) >= 2:
+        wc = _both(
+            lambda by: pd.concat(
+                [gaps.wave_change(cube, codebook, q, waves[-2], waves[-1], [b_ for b_ in by if b_ != "wave"],
+                                  correction).assign(question=q)
+                 for q in ("trust", "relationships")], ignore_index=True),
+        )  # fmt: skip
+        wc = wc.drop(columns="wave", errors="ignore")
+        h1 = _hidden(b, wc["scope"], wc["wave_to"], "all", "all", wc["question"], wc["item"])
+        h2 = _hidden(b, wc["scope"], wc["wave_from"], "all", "all", wc["question"], wc["item"])
+        out["wave_change"] = _mask(wc, h1 | h2, DIFF)
+
+    # Frequency questions: ranked items (all raters and by group), tag shares and comparison.
+    ranked = []
+    for qid in FREQUENCY_QUESTIONS:
+        ranked.append(by_rater(lambda by, qid=qid: frequency.ranked_items(cube, codebook, qid, by)))
+    r = pd.concat(ranked, ignore_index=True)
+    hidden = _hidden(b, r["scope"], r["wave"], r["level"], r["rater"], r["question"], r["item"])
+    out["frequency"] = _mask(r, hidden, (*EST, "mean_code", "rank"))
+    pub = out["frequency"]
+    adm_all = pub[
+        (pub["question"] == "admission_factors") & (pub["rater"] == "all") & ~pub["suppressed"]
+    ]
+    out["tag_share"] = frequency.top_k_tag_share(adm_all, TOP_K, by=["scope", "wave"])
+    tc = _both(lambda by: frequency.tag_comparison(responses, codebook, "admission_factors", by=by))
+    out["tag_comparison"] = suppress_estimates(
+        tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
+    )
+    rd = []
+    for q in codebook.questions:
+        t = frequency.rater_differences(
+            cube, codebook, q.id, "group", by=["wave"], correction=correction
+        )
+        rd.append(t.assign(question=q.id))
+    out["rater_differences"] = pd.concat(rd, ignore_index=True)
+
+    # Headline indicators, site vs rest, funnel limits, change between waves.
+    ind = compare.indicator_counts(cube, codebook, by=["site", "wave"])
+    ind_table = _indicators(ind, codebook, b)
+    out["indicators"] = ind_table
+    site_hidden = ind_table[ind_table["scope"] != NATIONAL].set_index(
+        ["wave", "scope", "indicator"]
+    )["suppressed"]
+    svr = compare.site_vs_rest(ind, codebook, correction)
+    h = site_hidden.reindex(
+        pd.MultiIndex.from_arrays([svr["wave"], svr["site"], svr["indicator"]])
+    ).fillna(True)
+    out["site_vs_rest"] = _mask(svr, h.to_numpy(dtype=bool), DIFF).rename(columns={"site": "scope"})
+    fun = compare.funnel_table(ind)
+    h = site_hidden.reindex(
+        pd.MultiIndex.from_arrays([fun["wave"], fun["site"], fun["indicator"]])
+    ).fillna(True)
+    out["funnel"] = _mask(fun, h.to_numpy(dtype=bool), ("n", "k", "estimate")).rename(
+        columns={"site": "scope"}
+    )
+    if len(waves) >= 2:
+        out["indicator_change"] = _indicator_change(ind_table, waves[-2], waves[-1], correction)
+
+    out["ordinal_model"] = _ordinal(cleaned, codebook, waves)
+
+    # Response profile and data quality, per site and nationally.
+    sites = sorted(cleaned.respondents["site"].astype(str).unique())
+    prof = [
+        response_profile(cleaned.respondents, codebook, s, min_cell).assign(scope=s) for s in sites
+    ]
+    prof.append(
+        response_profile(cleaned.respondents, codebook, None, min_cell).assign(scope=NATIONAL)
+    )
+    out["profile"] = pd.concat(prof, ignore_index=True)
+    ex = [exclusion_summary(cleaned.exclusions, s).assign(scope=s) for s in sites]
+    ex.append(exclusion_summary(cleaned.exclusions, None).assign(scope=NATIONAL))
+    out["exclusions"] = pd.concat(ex, ignore_index=True)
+
+    out["bases"] = b.assign(n=b["n"].astype("Int64").mask(b["hidden"]))
+    return out
+
+
+def _indicators(ind: pd.DataFrame, codebook: Codebook, b: pd.DataFrame) -> pd.DataFrame:
+    """Indicator estimates per site and nationally, hidden where their base is."""
+    nat = ind.groupby(["wave", "indicator"], observed=True)[["n", "k"]].sum().reset_index()
+    nat.insert(0, "site", NATIONAL)
+    t = pd.concat([ind.astype({"site": str}), nat], ignore_index=True).rename(
+        columns={"site": "scope"}
+    )
+    t = pd.concat(
+        [t[["scope", "wave", "indicator"]], proportions.from_counts(t["k"], t["n"])], axis=1
+    )
+    spec = {i.id: i for i in codebook.indicators}
+    level = t["indicator"].map(lambda i: spec[i].rater_field or "all")
+    rater = t["indicator"].map(lambda i: spec[i].rater_value or "all")
+    question = t["indicator"].map(lambda i: spec[i].question)
+    item = t["indicator"].map(lambda i: spec[i].item)
+    hidden = _hidden(b, t["scope"], t["wave"], level, rater, question, item)
+    t.insert(3, "label", t["indicator"].map(lambda i: spec[i].label))
+    t.insert(4, "finding", t["indicator"].map(lambda i: spec[i].finding))
+    return _mask(t, hidden, EST)
+
+
+def _indicator_change(
+    ind: pd.DataFrame, wave_from: int, wave_to: int, correction: str
+) -> pd.DataFrame:
+    later = ind.loc[ind["wave"] == wave_to, ["scope", "indicator", "label", "n", "k", "suppressed"]]
+    earlier = ind.loc[ind["wave"] == wave_from, ["scope", "indicator", "n", "k", "suppressed"]]
+    both = later.merge(earlier, on=["scope", "indicator"], suffixes=("1", "2")).reset_index(
+        drop=True
+    )
+    hidden = (both["suppressed1"] | both["suppressed2"]).to_numpy()
+    counts = both[["k1", "n1", "k2", "n2"]].fillna(0).astype("int64")
+    diff = gaps.diff_proportions(counts["k1"], counts["n1"], counts["k2"], counts["n2"])
+    t = pd.concat([both[["scope", "indicator", "label"]], diff], axis=1)
+    t.insert(3, "wave_from", wave_from)
+    t.insert(4, "wave_to", wave_to)
+    t = gaps.finish(t, correction, family=["scope"])
+    return _mask(t, hidden, DIFF)
+
+
+def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.DataFrame:
+    """Ordered logit of trust in ASC on rater group, site and wave (all raters but ASC)."""
+    r = cleaned.responses
+    sel = (
+        (r["question"] == "trust")
+        & (r["item"] == "asc")
+        & (r["status"] == "valid")
+        & (r["group"] != "asc")
+    )
+    frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
+    frame = frame.assign(group=frame["group"].astype(str), site=frame["site"].astype(str))
+    try:
+        out = fit_ordinal(frame, "code", ["group", "site", "wave"] if len(waves) > 1 else ["group", "site"],
+                          reference={"group": "hospital", "wave": str(waves[0])})  # fmt: skip
+        out["model"] = "ordered logit of trust in ASC (codes 1-4) on rater group, site and wave"
+        out["nobs"] = out.attrs.get("nobs")
+        out["error"] = None
+    except ModelError as exc:
+        log.warning("ordinal model skipped: %s", exc)
+        out = pd.DataFrame({"term": [], "error": [str(exc)]})
+    return out
+
+
+def write(tables: dict[str, pd.DataFrame], out_dir: Path, meta: dict) -> None:
+    """Write each table as parquet and ``meta.json`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        tmp = out_dir / f".{name}.parquet.tmp"
+        table.to_parquet(tmp, index=False)
+        tmp.replace(out_dir / f"{name}.parquet")
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+
+
+def read(out_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Read every aggregate table and the metadata back."""
+    meta_path = out_dir / "meta.json"
+    if not meta_path.is_file():
+        from hsc_research.errors import InputError
+
+        raise InputError(f"{meta_path}: not found; run `hsc-research aggregate` first")
+    tables = {p.stem: pd.read_parquet(p) for p in sorted(out_dir.glob("*.parquet"))}
+    return tables, json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def metadata(
+    cleaned: CleanResult, codebook: Codebook, min_cell: int, correction: str, data_sha: str
+) -> dict:
+    """What the reports' methods sections need to say about this run."""
+    sites = cleaned.respondents.drop_duplicates("site")[["site", "site_name"]]
+    return {
+        "package_version": __version__,
+        "codebook": codebook.id,
+        "min_cell": min_cell,
+        "correction": gaps.CORRECTIONS[correction],
+        "waves": sorted(int(w) for w in cleaned.respondents["wave"].unique()),
+        "sites": {str(s): str(n) for s, n in zip(sites["site"], sites["site_name"], strict=True)},
+        "input_sha256": data_sha,
+        "raw_rows": cleaned.raw_rows,
+        "kept_respondents": len(cleaned.respondents),
+        "tests": {
+            "proportion": "Wilson score interval (statsmodels proportion_confint, method='wilson')",
+            "difference": "Newcombe hybrid score interval (statsmodels confint_proportions_2indep, "
+            "method='newcomb') with a " + gaps.TEST_NAME,
+            "matrix": "t-based interval per cell; Welch t-test for asymmetry",
+            "rater_differences": "chi-square test of independence on the full answer distribution",
+            "tag_comparison": "paired t-test of each respondent's behaviour minus process share",
+            "funnel": "exact binomial limits around the national proportion (Spiegelhalter 2005)",
+            "model": "proportional-odds logistic regression (statsmodels OrderedModel, logit)",
+        },
+    }

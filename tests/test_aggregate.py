@@ -1,0 +1,116 @@
+"""Aggregates: every published table respects disclosure control; the pipeline step
+writes what the reports read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hsc_research import aggregate, synth
+from hsc_research.clean import clean
+from hsc_research.ingest import read_template
+
+MIN_CELL = 10
+
+
+@pytest.fixture(scope="module")
+def tables(codebook, tmp_path_factory):
+    # Small sites so that many cells fall below the threshold.
+    spec = synth.SynthSpec(sites=4, respondents=(25, 60), seed=8, messy=True)
+    export, sites = synth.generate(codebook, spec)
+    path, _ = synth.write(export, sites, tmp_path_factory.mktemp("raw"))
+    cleaned = clean(read_template(path, codebook), codebook, sites)
+    return cleaned, aggregate.aggregate(cleaned, codebook, MIN_CELL)
+
+
+BASE_COLUMNS = ("n", "n1", "n2", "n_ab", "n_ba")
+
+
+def test_no_published_base_below_min_cell(tables):
+    _, t = tables
+    checked = 0
+    for name, table in t.items():
+        for col in BASE_COLUMNS:
+            if col in table.columns and name != "rater_differences":
+                shown = pd.to_numeric(table[col], errors="coerce").dropna()
+                assert not ((shown > 0) & (shown < MIN_CELL)).any(), f"{name}.{col}"
+                checked += 1
+    assert checked > 10
+
+
+def test_suppression_fired(tables):
+    _, t = tables
+    assert t["bases"]["suppressed"].eq("primary").any()
+    assert t["bases"]["suppressed"].eq("secondary").any()
+    assert t["matrix"]["suppressed"].any()
+
+
+def test_hidden_estimates_are_missing_not_zero(tables):
+    _, t = tables
+    m = t["matrix"]
+    hidden = m[m["suppressed"]]
+    assert hidden["mean"].isna().all() and hidden["n"].isna().all()
+
+
+def test_hidden_profession_base_not_recoverable_from_group_total(tables):
+    _, t = tables
+    b = t["bases"]
+    group_of = {"asc": "asc", "hospital_discharge": "hospital", "hospital_clinical": "hospital",
+                "gp": "community", "community_health": "community", "care_provider": "community"}  # fmt: skip
+    prof = b[b["level"] == "profession"].assign(group=lambda d: d["rater"].map(group_of))
+    grp = b[b["level"] == "group"].set_index(["scope", "wave", "question", "item", "rater"])[
+        "hidden"
+    ]
+    for key, fam in prof.groupby(["scope", "wave", "question", "item", "group"]):
+        group_hidden = bool(grp.get(key, True))
+        hidden = int(fam["hidden"].sum()) + group_hidden
+        # Exactly one hidden number in {group total} + {its professions} would be recoverable.
+        assert hidden != 1, key
+
+
+def test_national_indicator_matches_a_direct_count(tables, codebook):
+    cleaned, t = tables
+    r = cleaned.responses
+    sel = (
+        (r["question"] == "trust")
+        & (r["item"] == "asc")
+        & (r["group"] == "hospital")
+        & (r["status"] == "valid")
+        & (r["wave"] == 2019)
+    )
+    expected = r.loc[sel, "code"].isin([3, 4]).mean()
+    ind = t["indicators"].set_index(["scope", "wave", "indicator"])
+    assert ind.loc[("_national", 2019, "trust_hospital_in_asc"), "estimate"] == pytest.approx(
+        expected
+    )
+
+
+def test_site_vs_rest_rows_for_every_site_and_indicator(tables, codebook):
+    cleaned, t = tables
+    svr = t["site_vs_rest"]
+    n_sites = cleaned.respondents["site"].nunique()
+    assert len(svr) == n_sites * len(codebook.indicators) * 2
+    assert set(svr["correction"]) == {"Holm"}
+
+
+def test_every_table_has_a_scope_with_national_rows(tables):
+    _, t = tables
+    for name in (
+        "proportions",
+        "likert",
+        "matrix",
+        "indicators",
+        "frequency",
+        "profile",
+        "trust_gaps",
+    ):
+        assert (t[name]["scope"] == aggregate.NATIONAL).any(), name
+
+
+def test_tables_round_trip(tables, tmp_path):
+    _, t = tables
+    aggregate.write(t, tmp_path, {"min_cell": MIN_CELL})
+    back, meta = aggregate.read(tmp_path)
+    assert set(back) == set(t) and meta["min_cell"] == MIN_CELL
+    assert np.array_equal(back["indicators"]["n"].isna(), t["indicators"]["n"].isna())
