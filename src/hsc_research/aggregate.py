@@ -179,9 +179,9 @@ def aggregate(
     # Proportions high and Likert summaries / distributions, by rater group and all raters.
     def by_rater(fn):
         grouped = _both(lambda by: fn(by), ["group"]).rename(columns={"group": "rater"})
-        grouped["level"] = "group"
+        grouped["rater_level"] = "group"
         overall = _both(lambda by: fn(by))
-        overall["rater"], overall["level"] = "all", "all"
+        overall["rater"], overall["rater_level"] = "all", "all"
         t = pd.concat([grouped, overall], ignore_index=True)
         t["rater"], t["item"] = t["rater"].astype(str), t["item"].astype(str)
         return t
@@ -191,7 +191,7 @@ def aggregate(
         b,
         props["scope"],
         props["wave"],
-        props["level"],
+        props["rater_level"],
         props["rater"],
         props["question"],
         props["item"],
@@ -207,15 +207,16 @@ def aggregate(
         )
         dists.append(d)
     s = pd.concat(summaries, ignore_index=True)
-    hidden = _hidden(b, s["scope"], s["wave"], s["level"], s["rater"], s["question"], s["item"])
+    hidden = _hidden(
+        b, s["scope"], s["wave"], s["rater_level"], s["rater"], s["question"], s["item"]
+    )
     out["likert"] = _mask(s, hidden, ("n", "low", "neutral", "high", "mean", "sd", "mean_code"))
     d = pd.concat(dists, ignore_index=True)
-    d["level_label"] = d["level"].astype(str)
-    d = d.drop(columns="level").rename(columns={"level_label": "answer"})
-    d = d.rename(columns={"level": "rater_level"})
-    hidden = _hidden(b, d["scope"], d["wave"], "group", d["rater"], d["question"], d["item"])
-    hidden_all = _hidden(b, d["scope"], d["wave"], "all", d["rater"], d["question"], d["item"])
-    d = _mask(d, np.where(d["rater"] == "all", hidden_all, hidden), ("n", "pct"))
+    d = d.assign(answer=d["level"].astype(str)).drop(columns="level")
+    hidden = _hidden(
+        b, d["scope"], d["wave"], d["rater_level"], d["rater"], d["question"], d["item"]
+    )
+    d = _mask(d, hidden, ("n", "pct"))
     out["distributions"] = d
 
     # Rater x target matrices (profession level), asymmetry, ties, self vs others.
@@ -268,7 +269,9 @@ def aggregate(
     for qid in FREQUENCY_QUESTIONS:
         ranked.append(by_rater(lambda by, qid=qid: frequency.ranked_items(cube, codebook, qid, by)))
     r = pd.concat(ranked, ignore_index=True)
-    hidden = _hidden(b, r["scope"], r["wave"], r["level"], r["rater"], r["question"], r["item"])
+    hidden = _hidden(
+        b, r["scope"], r["wave"], r["rater_level"], r["rater"], r["question"], r["item"]
+    )
     out["frequency"] = _mask(r, hidden, (*EST, "mean_code", "rank"))
     pub = out["frequency"]
     adm_all = pub[
@@ -312,17 +315,8 @@ def aggregate(
     out["ordinal_model"] = _ordinal(cleaned, codebook, waves)
 
     # Response profile and data quality, per site and nationally.
-    sites = sorted(cleaned.respondents["site"].astype(str).unique())
-    prof = [
-        response_profile(cleaned.respondents, codebook, s, min_cell).assign(scope=s) for s in sites
-    ]
-    prof.append(
-        response_profile(cleaned.respondents, codebook, None, min_cell).assign(scope=NATIONAL)
-    )
-    out["profile"] = pd.concat(prof, ignore_index=True)
-    ex = [exclusion_summary(cleaned.exclusions, s).assign(scope=s) for s in sites]
-    ex.append(exclusion_summary(cleaned.exclusions, None).assign(scope=NATIONAL))
-    out["exclusions"] = pd.concat(ex, ignore_index=True)
+    out["profile"] = response_profile(cleaned.respondents, codebook, min_cell, NATIONAL)
+    out["exclusions"] = exclusion_summary(cleaned.exclusions, NATIONAL)
 
     out["bases"] = b.assign(n=b["n"].astype("Int64").mask(b["hidden"]))
     return out
@@ -367,6 +361,13 @@ def _indicator_change(
     return _mask(t, hidden, DIFF)
 
 
+#: The check model is fitted on at most this many answers (a fixed-seed random sample
+#: beyond it) and with site as a predictor only up to this many sites: statsmodels'
+#: OrderedModel uses numerical derivatives, whose cost grows with rows x parameters^2.
+MODEL_MAX_ROWS = 50_000
+MODEL_MAX_SITES = 30
+
+
 def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.DataFrame:
     """Ordered logit of trust in ASC on rater group, site and wave (all raters but ASC)."""
     r = cleaned.responses
@@ -378,11 +379,26 @@ def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.D
     )
     frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
     frame = frame.assign(group=frame["group"].astype(str), site=frame["site"].astype(str))
+    notes = []
+    predictors = ["group"]
+    if frame["site"].nunique() <= MODEL_MAX_SITES:
+        predictors.append("site")
+    else:
+        notes.append(f"site left out ({frame['site'].nunique()} sites; see the site comparisons)")
+    if len(waves) > 1:
+        predictors.append("wave")
+    if len(frame) > MODEL_MAX_ROWS:
+        notes.append(
+            f"fitted on a random sample of {MODEL_MAX_ROWS:,} of {len(frame):,} answers (seed 0)"
+        )
+        frame = frame.sample(MODEL_MAX_ROWS, random_state=0)
     try:
-        out = fit_ordinal(frame, "code", ["group", "site", "wave"] if len(waves) > 1 else ["group", "site"],
-                          reference={"group": "hospital", "wave": str(waves[0])})  # fmt: skip
-        out["model"] = "ordered logit of trust in ASC (codes 1-4) on rater group, site and wave"
+        out = fit_ordinal(
+            frame, "code", predictors, reference={"group": "hospital", "wave": str(waves[0])}
+        )
+        out["model"] = f"ordered logit of trust in ASC (codes 1-4) on {', '.join(predictors)}"
         out["nobs"] = out.attrs.get("nobs")
+        out["note"] = "; ".join(notes) or None
         out["error"] = None
     except ModelError as exc:
         log.warning("ordinal model skipped: %s", exc)

@@ -26,6 +26,7 @@ import pandas as pd
 from hsc_research.errors import InputError
 from hsc_research.instrument import Codebook
 from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categories
+from hsc_research.scales import STATUS_CODE as S
 from hsc_research.sites import sites_from_data
 
 log = logging.getLogger(__name__)
@@ -200,19 +201,19 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
     live = np.flatnonzero(alive)
     prof_live = profession.to_numpy()[live]
     codes = np.empty((len(live), n_items), dtype=np.int8)
-    status = np.empty((len(live), n_items), dtype=object)
+    status = np.empty((len(live), n_items), dtype=np.int8)
     for j, item in enumerate(items):
         scale = codebook.scale_of(item.question)
         codes[:, j], status[:, j] = code_answers(raw[item.column].iloc[live], scale, codebook)
         q = codebook.question(item.question)
         if q.self_policy == "excluded":
             own = prof_live == item.target
-            status[own & (status[:, j] == "blank"), j] = "not_asked"
-            status[own & (status[:, j] != "not_asked"), j] = "self_rating"
-    answer_ex = (status == INVALID) | (status == "self_rating")
+            status[own & (status[:, j] == S["blank"]), j] = S["not_asked"]
+            status[own & (status[:, j] != S["not_asked"]), j] = S["self_rating"]
+    answer_ex = (status == S[INVALID]) | (status == S["self_rating"])
 
     # Respondents left with no substantive answer are excluded whole.
-    n_valid = (status == "valid").sum(axis=1)
+    n_valid = (status == S["valid"]).sum(axis=1)
     empty = n_valid == 0
     reason[live[empty]] = "no_substantive_answer"
     detail[live[empty]] = "no answer on any scale (all blank, don't know or invalid)"
@@ -229,12 +230,12 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
             "site": site_id.to_numpy()[live[r_idx]],
             "respondent_id": rid.to_numpy()[live[r_idx]],
             "level": "answer",
-            "reason": np.where(status[r_idx, c_idx] == INVALID, "invalid_value", "self_rating"),
+            "reason": np.where(status[r_idx, c_idx] == S[INVALID], "invalid_value", "self_rating"),
             "column": item_cols[c_idx],
             "value": [_truncate(v) for v in ans_values],
             "n_answers": 1,
             "detail": np.where(
-                status[r_idx, c_idx] == INVALID,
+                status[r_idx, c_idx] == S[INVALID],
                 "not a level of the item's scale (nor don't know / not applicable)",
                 "respondents do not rate their own profession on this question",
             ),
@@ -306,7 +307,7 @@ def _long_responses(
     """Respondent x item long table, leaving out answer-level exclusions."""
     items = codebook.item_table
     n, k = codes.shape
-    keep = ((status != INVALID) & (status != "self_rating")).ravel()
+    keep = (status < S[INVALID]).ravel()  # exclusion states come after the kept statuses
     resp_idx = np.repeat(np.arange(n), k)[keep]
     item_idx = np.tile(np.arange(k), n)[keep]
     flat_codes = codes.ravel()[keep]
@@ -323,14 +324,12 @@ def _long_responses(
             out[col] = pd.Categorical.from_codes(resp_idx, categories=src.to_numpy())
         else:
             out[col] = src.to_numpy()[resp_idx]
-    out["question"] = pd.Categorical(
-        items["question"].to_numpy()[item_idx], dtype=codebook.dtype("question")
-    )
-    out["item"] = pd.Categorical(items["item"].to_numpy()[item_idx], dtype=codebook.dtype("item"))
-    out["target"] = pd.Categorical(
-        items["target"].to_numpy()[item_idx], dtype=codebook.dtype("profession")
-    )
-    valid = flat_status == "valid"
+    # Item-level attributes as categorical codes, indexed by item: no string work per row.
+    for col, kind in (("question", "question"), ("item", "item"), ("target", "profession")):
+        dtype = codebook.dtype(kind)
+        per_item = pd.Categorical(items[col].to_numpy(), dtype=dtype).codes
+        out[col] = pd.Categorical.from_codes(per_item[item_idx], dtype=dtype)
+    valid = flat_status == S["valid"]
     out["code"] = pd.arrays.IntegerArray(np.where(valid, flat_codes, 0).astype(np.int8), ~valid)
 
     # Label: look up (scale, code) once per scale instead of per row.
@@ -344,7 +343,8 @@ def _long_responses(
         sel = valid & (scale_of_item[item_idx] == sid)
         label_codes[sel] = lut[flat_codes[sel]]
     out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype)
-    out["status"] = pd.Categorical(flat_status, dtype=STATUS_DTYPE)
+    # Kept status codes are positions in STATUSES, the categories of STATUS_DTYPE.
+    out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE)
     return pd.DataFrame(out)
 
 

@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from hsc_research.errors import InputError
 from hsc_research.instrument import Codebook
@@ -53,8 +54,7 @@ def read_template(path: str | Path, codebook: Codebook) -> pd.DataFrame:
             keep_default_na=False,
             na_values=[""],
             encoding="utf-8-sig",
-            engine="c",
-            on_bad_lines="error",
+            engine="pyarrow",  # several times faster than the C engine on large exports
         )
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: file is empty; export the survey again") from None
@@ -62,7 +62,7 @@ def read_template(path: str | Path, codebook: Codebook) -> pd.DataFrame:
         raise InputError(
             f"{path}: byte {exc.start} is not UTF-8; save the export as UTF-8 CSV"
         ) from None
-    except (pd.errors.ParserError, csv.Error) as exc:
+    except (pd.errors.ParserError, csv.Error, pa.ArrowInvalid) as exc:
         raise InputError(f"{path}: cannot parse as CSV ({_first_line(exc)})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None

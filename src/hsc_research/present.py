@@ -1,96 +1,178 @@
-"""What the report notebooks display: loaded context, titles, formatted tables.
+"""What the report notebooks display: context, headline text, tables and figures.
 
 Notebooks stay thin: each cell calls one function here and displays what it returns.
-All text that comes from the data is HTML-escaped; hidden (suppressed) cells print as
-"suppressed (n<10)", never as 0.
+Everything is read from the aggregates (``data/processed/aggregates``), which are
+already disclosure-controlled; nothing here computes a statistic. Text from the data is
+HTML-escaped; hidden values print as "suppressed (n<10)", never as 0.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from hsc_research import __version__
-from hsc_research.clean import read_tables
+from hsc_research import findings, plots
+from hsc_research.aggregate import NATIONAL, read
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
 from hsc_research.instrument import Codebook, load_codebook
-from hsc_research.profile import exclusion_summary, response_profile
-from hsc_research.provenance import data_hash
 from hsc_research.stats.disclosure import suppressed_text
 
 
 @dataclass
 class Context:
-    """Everything a report reads: the cleaned tables and the report's parameters."""
+    """The aggregates and the parameters of one report."""
 
+    tables: dict[str, pd.DataFrame]
+    meta: dict
     codebook: Codebook
-    responses: pd.DataFrame
-    respondents: pd.DataFrame
-    exclusions: pd.DataFrame
-    processed_dir: Path
-    site: str | None
-    site_name: str | None
+    scope: str  # a site id or NATIONAL
+    wave: int
+    previous_wave: int | None
     min_cell: int
 
     @property
-    def scope(self) -> str:
-        """Display name of what the report covers."""
-        return self.site_name or "All sites"
+    def is_site(self) -> bool:
+        return self.scope != NATIONAL
+
+    @property
+    def name(self) -> str:
+        """Display name of the scope."""
+        return self.meta["sites"].get(self.scope, self.scope) if self.is_site else "All sites"
+
+    @property
+    def where(self) -> str:
+        return "this site" if self.is_site else "all sites"
+
+    def t(
+        self, name: str, scope: str | None = None, wave: int | None | bool = True
+    ) -> pd.DataFrame:
+        """Rows of aggregate ``name`` for a scope (default the report's) and wave
+        (default the report's; ``None`` for all waves)."""
+        table = self.tables[name]
+        table = table[table["scope"] == (scope or self.scope)] if "scope" in table else table
+        if wave is True:
+            wave = self.wave
+        if wave is not None and "wave" in table:
+            table = table[table["wave"] == wave]
+        return table
+
+    @property
+    def prof_labels(self) -> dict[str, str]:
+        return {p.id: p.short for p in self.codebook.professions}
 
 
 def load_context(
-    processed_dir: str | Path,
+    aggregates_dir: str | Path,
     site: str | None = None,
+    wave: int | None = None,
+    previous_wave: int | None = None,
     min_cell: int = MIN_CELL,
     codebook: str | Path | None = None,
 ) -> Context:
-    """Read the cleaned tables for a site report (``site`` given) or the national one."""
-    processed = Path(processed_dir).resolve()
-    tables = read_tables(processed)
-    site_name = None
-    if site is not None:
-        match = tables.respondents.loc[tables.respondents["site"] == site, "site_name"]
-        if match.empty:
-            raise InputError(f"site {site!r} has no respondents in {processed}")
-        site_name = str(match.iloc[0])
-    return Context(
-        codebook=load_codebook(codebook),
-        responses=tables.responses,
-        respondents=tables.respondents,
-        exclusions=tables.exclusions,
-        processed_dir=processed,
-        site=site,
-        site_name=site_name,
-        min_cell=int(min_cell),
-    )
+    """Read the aggregates for a site report (``site`` given) or the national report.
+
+    ``wave`` defaults to the latest wave, ``previous_wave`` to the one before it.
+    """
+    tables, meta = read(Path(aggregates_dir).resolve())
+    if meta.get("min_cell") != min_cell:
+        raise InputError(
+            f"aggregates were computed with min_cell={meta.get('min_cell')}, report asks for "
+            f"{min_cell}; run `hsc-research aggregate --min-cell {min_cell}`"
+        )
+    scope = site or NATIONAL
+    if site is not None and site not in meta["sites"]:
+        raise InputError(
+            f"site {site!r} is not in the aggregates; known: {', '.join(sorted(meta['sites']))}"
+        )
+    waves = meta["waves"]
+    wave = wave or waves[-1]
+    if wave not in waves:
+        raise InputError(f"wave {wave} is not in the data; waves: {', '.join(map(str, waves))}")
+    earlier = [w for w in waves if w < wave]
+    previous = previous_wave or (earlier[-1] if earlier else None)
+    return Context(tables, meta, load_codebook(codebook), scope, wave, previous, min_cell)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _md(text: str) -> str:
+    """Text from the data made safe in Markdown: HTML escaped, emphasis and links inert."""
+    escaped = html.escape(text, quote=False)
+    return "".join("\\" + ch if ch in "\\`*_[]|" else ch for ch in escaped)
 
 
 def title(ctx: Context) -> Markdown:
     """Report title and one line on what it covers."""
-    data = (
-        ctx.respondents
-        if ctx.site is None
-        else ctx.respondents[ctx.respondents["site"] == ctx.site]
-    )
-    waves = ", ".join(str(w) for w in sorted(data["wave"].unique()))
-    kind = "Site report" if ctx.site else "National report"
+    kind = "Site report" if ctx.is_site else "National report"
+    waves = ", ".join(map(str, ctx.meta["waves"]))
     return Markdown(
-        f"# {_md_escape(ctx.scope)}: staff survey at the health and social care interface\n\n"
-        f"{kind}. Survey waves: {waves}. Built {datetime.now(UTC):%d %B %Y} with hsc-research "
-        f"{__version__}."
+        f"# {_md(ctx.name)}: staff survey at the health and social care interface\n\n"
+        f"{kind} for the {ctx.wave} survey (waves in the data: {waves}). "
+        f"Percentages are of substantive answers; intervals are 95% confidence intervals."
     )
 
 
-def _md_escape(text: str) -> str:
-    # Markdown passes HTML through: escape it, and neutralise Markdown syntax.
-    escaped = html.escape(text)
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>" else ch for ch in escaped)
+def headlines(ctx: Context) -> Markdown:
+    """Five to eight sentences written by :mod:`hsc_research.findings`."""
+    where = ctx.where
+    freq = ctx.t("frequency")
+    all_raters = freq[freq["rater"] == "all"]
+    sentences = [
+        findings.tag_share_sentence(ctx.t("tag_share"), where),
+        findings.top_item_sentence(
+            all_raters[all_raters["question"] == "admission_factors"],
+            "driver of unnecessary admissions",
+            where,
+        ),  # fmt: skip
+        findings.top_item_sentence(
+            all_raters[all_raters["question"] == "wrong_pathway"],
+            "reason for wrong-pathway discharges",
+            where,
+        ),  # fmt: skip
+    ]
+    sv = ctx.t("self_vs_others")
+    row = sv[(sv["question"] == "discharge_influence") & (sv["target"] == "hospital_clinical")]
+    if len(row):
+        sentences.append(findings.compare_sentence(
+            row.iloc[0], "The share of hospital clinicians saying their own decisions frequently prevent discharge",
+            "their own view", "the view of other professions"))  # fmt: skip
+    if ctx.is_site:
+        svr = ctx.t("site_vs_rest")
+        trust = svr[svr["indicator"] == "trust_hospital_in_asc"]
+        if len(trust):
+            sentences.append(findings.compare_sentence(
+                trust.iloc[0], "Trust in adult social care among hospital staff", "this site", "the rest of the sites"))  # fmt: skip
+    else:
+        gaps_ = ctx.t("trust_gaps")
+        pair = gaps_[(gaps_["a"] == "asc") & (gaps_["b"] == "hospital_discharge")]
+        if len(pair):
+            sentences.append(findings.compare_sentence(
+                pair.iloc[0], "Trust between ASC and hospital discharge staff",
+                "ASC's view of discharge staff", "discharge staff's view of ASC"))  # fmt: skip
+    sentences.append(findings.tie_sentence(ctx.t("ties"), ctx.prof_labels, where))
+    if ctx.previous_wave is not None and "indicator_change" in ctx.tables:
+        ch = ctx.t("indicator_change", wave=None)
+        row = ch[ch["indicator"] == "trust_hospital_in_asc"]
+        if len(row):
+            sentences.append(findings.compare_sentence(
+                row.iloc[0], f"Hospital staff's trust in ASC ({ctx.wave} vs {ctx.previous_wave})",
+                str(ctx.wave), str(ctx.previous_wave)))  # fmt: skip
+    if ctx.is_site:
+        sentences.append(findings.significant_count_sentence(ctx.t("site_vs_rest")))
+    return Markdown("\n".join(f"- {_md(s)}" for s in sentences))
+
+
+# ----------------------------------------------------------------------------- tables
 
 
 def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> HTML:
@@ -102,63 +184,271 @@ def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> H
     return HTML(f"<p><strong>{html.escape(caption)}</strong></p>{body}")
 
 
+def _fmt_pct(v) -> object:
+    return pd.NA if pd.isna(v) else f"{findings.points(v)}%"
+
+
+def _fmt_ci(lo, hi, unit="%") -> object:
+    if pd.isna(lo) or pd.isna(hi):
+        return pd.NA
+    return f"{findings.points(lo)} to {findings.points(hi)}" + ("%" if unit == "%" else "")
+
+
+def _fmt_n(v) -> object:
+    return pd.NA if pd.isna(v) else str(int(v))
+
+
 def profile_table(ctx: Context) -> HTML:
     """Respondents by group, profession and role level (rows) and wave (columns)."""
-    prof = response_profile(ctx.respondents, ctx.codebook, site=ctx.site, min_cell=ctx.min_cell)
+    prof = ctx.t("profile", wave=None).copy()
     prof["cell"] = [
         pd.NA if pd.isna(n) else f"{int(n)} ({p:.0f}%)"
         for n, p in zip(prof["n"], prof["pct"], strict=True)
     ]
-    dims = {"group": "Group", "profession": "Profession", "role_level": "Role level", "all": "All"}
-    prof["Breakdown"] = prof["dimension"].map(dims)
-    prof["Category"] = prof["label"].fillna("Not stated")
-    wide = prof.pivot_table(
-        index=["Breakdown", "Category"],
-        columns="wave",
-        values="cell",
-        aggfunc="first",
-        sort=False,
-        dropna=False,
-    ).reset_index()
+    names = {"group": "Group", "profession": "Profession", "role_level": "Role level", "all": "All"}
+    prof["Breakdown"] = prof["dimension"].map(names)
+    prof["Category"] = prof["label"]
+    wide = prof.pivot_table(index=["Breakdown", "Category"], columns="wave", values="cell", aggfunc="first",
+                            sort=False, dropna=False).reset_index()  # fmt: skip
     wide.columns = [str(c) for c in wide.columns]
-    return html_table(wide, f"Respondents, {ctx.scope}: number (% of the wave)", ctx.min_cell)
+    return html_table(wide, f"Respondents, {ctx.name}: number (% of the wave)", ctx.min_cell)
+
+
+def _diff_table(rows: pd.DataFrame, label_cols: dict[str, str], p1: str, p2: str) -> pd.DataFrame:
+    out = pd.DataFrame({v: rows[k].to_numpy() for k, v in label_cols.items()})
+    out[p1] = [_fmt_pct(v) for v in rows["p1"]]
+    out[p2] = [_fmt_pct(v) for v in rows["p2"]]
+    out["Difference (points)"] = [
+        pd.NA if pd.isna(d) else f"{findings.points(d):+d}" for d in rows["diff"]
+    ]
+    out["95% CI (points)"] = [
+        _fmt_ci(lo, hi, "points") for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
+    ]
+    out["Significant after correction"] = [pd.NA if pd.isna(d) else ("yes" if s else "no")
+                                           for d, s in zip(rows["diff"], rows["significant"], strict=True)]  # fmt: skip
+    return out
+
+
+def gap_analysis(ctx: Context) -> HTML:
+    """Site vs rest of sites on every headline indicator, with flags."""
+    svr = ctx.t("site_vs_rest")
+    table = _diff_table(svr, {"label": "Indicator"}, "This site", "Rest of sites")
+    table["Flag"] = svr["flag"].where(~svr["suppressed"].to_numpy(), pd.NA).to_numpy()
+    correction = svr["correction"].iloc[0] if len(svr) else "Holm"
+    return html_table(table, f"Gap analysis, {ctx.wave}: {ctx.name} vs the rest of the sites "
+                             f"(Newcombe intervals; score tests, {correction}-corrected across all sites and indicators)",
+                      ctx.min_cell)  # fmt: skip
+
+
+def change_table(ctx: Context) -> HTML | Markdown:
+    """Headline indicators, this wave vs the previous one."""
+    if ctx.previous_wave is None or "indicator_change" not in ctx.tables:
+        return Markdown("There is no earlier wave to compare with.")
+    ch = ctx.t("indicator_change", wave=None)
+    table = _diff_table(ch, {"label": "Indicator"}, str(ctx.wave), str(ctx.previous_wave))
+    return html_table(table, f"Change from {ctx.previous_wave} to {ctx.wave}, {ctx.name} "
+                             f"({ch['correction'].iloc[0] if len(ch) else 'Holm'}-corrected)", ctx.min_cell)  # fmt: skip
+
+
+def self_view_table(ctx: Context, question: str = "discharge_influence") -> HTML:
+    """Each profession's view of itself vs others' view of it, here and nationally."""
+    parts = []
+    for scope, name in (
+        ((ctx.scope, ctx.name), (NATIONAL, "All sites"))
+        if ctx.is_site
+        else ((NATIONAL, "All sites"),)
+    ):
+        sv = ctx.t("self_vs_others", scope=scope)
+        sv = sv[sv["question"] == question]
+        t = _diff_table(sv.assign(target=sv["target"].map(ctx.prof_labels)), {"target": "Profession"},
+                        "Own view", "Others' view")  # fmt: skip
+        t.insert(0, "Scope", name)
+        parts.append(t)
+    scale = ctx.codebook.scale_of(question)
+    return html_table(pd.concat(parts, ignore_index=True),
+                      f"% saying decisions by each profession {scale.high_label}ly prevent discharge: "
+                      "the profession's own view vs other professions' view", ctx.min_cell)  # fmt: skip
+
+
+def trust_gap_table(ctx: Context) -> HTML:
+    """Directional trust between ASC and the hospital professions."""
+    parts = []
+    for scope, name in (
+        ((ctx.scope, ctx.name), (NATIONAL, "All sites"))
+        if ctx.is_site
+        else ((NATIONAL, "All sites"),)
+    ):
+        g = ctx.t("trust_gaps", scope=scope)
+        g = g[(g["a"] == "asc") & g["b"].isin(["hospital_discharge", "hospital_clinical"])]
+        t = _diff_table(g.assign(pair="ASC and " + g["b"].map(ctx.prof_labels)), {"pair": "Pair"},
+                        "ASC trusts them", "They trust ASC")  # fmt: skip
+        t.insert(0, "Scope", name)
+        parts.append(t)
+    return html_table(pd.concat(parts, ignore_index=True), "Directional trust: % agreeing they trust the other",
+                      ctx.min_cell)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def figure(fig, caption: str | None = None) -> HTML:
+    """Embed a figure as a PNG with its alt text and a caption; closes the figure."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
+    return HTML(f'<figure class="report-figure"><img src="data:image/png;base64,{data}" '
+                f'alt="{html.escape(fig.alt_text)}" style="max-width:100%">{cap}</figure>')  # fmt: skip
+
+
+def side_by_side(*parts: HTML) -> HTML:
+    """Show several figures next to each other (wrapping on narrow screens)."""
+    inner = "".join(f'<div style="flex:1 1 28rem;min-width:20rem">{p.data}</div>' for p in parts)
+    return HTML(f'<div style="display:flex;flex-wrap:wrap;gap:1rem">{inner}</div>')
+
+
+def _ranked(ctx: Context, question: str, scope: str) -> pd.DataFrame:
+    f = ctx.t("frequency", scope=scope)
+    return f[(f["question"] == question) & (f["rater"] == "all")]
+
+
+def ranked_figure(ctx: Context, question: str) -> HTML:
+    """Items of a frequency question ranked by % frequent, site beside national."""
+    q = ctx.codebook.question(question)
+    site = _ranked(ctx, question, ctx.scope) if ctx.is_site else None
+    fig = plots.ranked_chart(site, _ranked(ctx, question, NATIONAL), f"{q.short}: % saying frequently ({ctx.wave})",
+                             "% answering very frequently or frequently (95% CI)")  # fmt: skip
+    return figure(fig, q.text)
+
+
+def trust_bars(ctx: Context) -> HTML:
+    """Diverging bars of trust by rater group and target, site beside national."""
+    scale = ctx.codebook.scales["agree4"]
+    groups = {g.id: g.label for g in ctx.codebook.groups}
+    targets = ["asc", "hospital_discharge", "hospital_clinical", "gp"]
+
+    def one(scope: str, name: str) -> HTML:
+        d = ctx.t("distributions", scope=scope)
+        d = d[(d["question"] == "trust") & d["item"].isin(targets) & (d["rater"] != "all")]
+        d = d.assign(row=d["rater"].map(groups) + " \u2192 " + d["item"].map(ctx.prof_labels))
+        order = [f"{groups[g]} \u2192 {ctx.prof_labels[t]}" for t in targets for g in groups]
+        d = d.set_index("row").loc[[o for o in order if o in set(d["row"])]].reset_index()
+        return figure(plots.diverging_bars(d, scale, f"Trust, {name} ({ctx.wave})"))
+
+    parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
+    return side_by_side(*parts)
+
+
+def relationship_heatmaps(ctx: Context) -> HTML:
+    """Relationship matrix (diagonal masked), site beside national, and the asymmetry."""
+    order = [p.id for p in ctx.codebook.professions]
+
+    def one(scope: str, name: str) -> HTML:
+        m = ctx.t("matrix", scope=scope)
+        m = m[m["question"] == "relationships"]
+        return figure(
+            plots.matrix_heatmap(m, order, ctx.prof_labels, f"Relationships, {name} ({ctx.wave})")
+        )
+
+    parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
+    asym = ctx.t("asymmetry")
+    parts.append(figure(plots.asymmetry_heatmap(asym, order, ctx.prof_labels,
+                                                f"Asymmetry of relationships, {ctx.name} ({ctx.wave})"),
+                        "Positive: the row profession rates the column profession higher than the reverse. "
+                        f"* significant after {asym['correction'].iloc[0] if len(asym) else 'Holm'} correction (Welch t-tests)."))  # fmt: skip
+    return side_by_side(*parts)
+
+
+def funnel_figures(ctx: Context) -> HTML:
+    """A funnel plot for every headline indicator (latest wave)."""
+    fun = ctx.tables["funnel"]
+    fun = fun[fun["wave"] == ctx.wave]
+    labels = {i.id: i.label for i in ctx.codebook.indicators}
+    figs = [figure(plots.funnel_plot(fun[fun["indicator"] == ind], labels[ind], ctx.meta["sites"]))
+            for ind in labels if (fun["indicator"] == ind).any()]  # fmt: skip
+    return side_by_side(*figs)
+
+
+def site_heatmap(ctx: Context) -> HTML:
+    """Sites x headline indicators: difference from the rest of the sites."""
+    svr = ctx.tables["site_vs_rest"]
+    svr = svr[svr["wave"] == ctx.wave]
+    labels = {i.id: i.label for i in ctx.codebook.indicators}
+    fig = plots.site_indicator_heatmap(
+        svr, ctx.meta["sites"], labels, f"Sites compared with the rest ({ctx.wave})"
+    )
+    return figure(fig, "Blank cells are suppressed (too few respondents).")
+
+
+# ----------------------------------------------------------------------------- methods
 
 
 def quality_table(ctx: Context) -> HTML:
     """Exclusions by reason for the report's scope."""
-    q = exclusion_summary(ctx.exclusions, site=ctx.site)
+    q = ctx.t("exclusions", wave=None)
     if q.empty:
         return HTML("<p>No record was excluded.</p>")
-    q = q.rename(columns={"level": "Level", "description": "Reason", "records": "Records",
-                          "answers": "Answer cells removed"}).drop(columns="reason")  # fmt: skip
-    return html_table(q, f"Exclusions by reason, {ctx.scope}", ctx.min_cell)
-
-
-def accounting_text(ctx: Context) -> Markdown:
-    """Row accounting in one sentence, for the methods section."""
-    ex = ctx.exclusions if ctx.site is None else ctx.exclusions[ctx.exclusions["site"] == ctx.site]
-    kept = (
-        len(ctx.respondents)
-        if ctx.site is None
-        else int((ctx.respondents["site"] == ctx.site).sum())
+    q = q[["level", "description", "records", "answers"]].rename(
+        columns={
+            "level": "Level",
+            "description": "Reason",
+            "records": "Records",
+            "answers": "Answer cells removed",
+        }
     )
-    n_ex = int((ex["level"] == "respondent").sum())
-    scope = "in the export" if ctx.site is None else "with this site"
-    return Markdown(
-        f"Rows {scope}: {kept + n_ex} = {kept} kept + {n_ex} excluded. Answer-level "
-        f"exclusions: {int((ex['level'] == 'answer').sum())}. Non-substantive answers "
-        "(don't know, not applicable, blank) are kept in the data and left out of every "
-        "percentage base."
-    )
+    return html_table(q, f"Exclusions during cleaning, {ctx.name}", ctx.min_cell)
 
 
 def methods(ctx: Context) -> Markdown:
-    """Suppression rule, provenance and version."""
+    """Suppression rule and what was suppressed, tests, provenance."""
+    b = ctx.t("bases", wave=None)
+    hidden = int(b["hidden"].sum())
+    tests = "\n".join(
+        f"  - {_md(k.replace('_', ' '))}: {_md(v)}" for k, v in ctx.meta["tests"].items()
+    )
+    model = ctx.tables.get("ordinal_model")
+    note = ""
+    if model is not None and len(model) and "note" in model and model["note"].notna().any():
+        note = f" ({_md(str(model['note'].dropna().iloc[0]))})"
     return Markdown(
-        f"- **Disclosure control**: no published count below {ctx.min_cell}; such cells "
-        f"and any cell that would let one be recovered from a total read "
-        f"*{suppressed_text(ctx.min_cell)}*.\n"
-        f"- **Package**: hsc-research {__version__}; codebook `{ctx.codebook.id}`.\n"
-        f"- **Input data** (SHA-256 of the cleaned tables): `{data_hash(ctx.processed_dir)[:16]}`.\n"
+        f"- **Disclosure control**: no published number rests on fewer than {ctx.min_cell} respondents. "
+        f"Cells below that, and any cell that would let one be recovered by subtraction from a published "
+        f"total (professions add up to groups, groups to all raters, sites to the nation), read "
+        f"*{suppressed_text(ctx.min_cell)}*. In this report's scope {hidden} of {len(b)} answer bases "
+        f"are suppressed. Exclusion counts describe records, not people, and are shown in full.\n"
+        f"- **Tests and intervals**:\n{tests}\n"
+        f"- **Multiple comparisons**: {ctx.meta['correction']} correction within each family "
+        f"(all sites and indicators of a wave for the gap analysis; the pairs of one scope for gaps and asymmetries).\n"
+        f"- **Check model**: the ordinal model table in the national report{note}.\n"
+        f"- **Package**: hsc-research {ctx.meta['package_version']}; codebook `{ctx.meta['codebook']}`.\n"
+        f"- **Input data** (SHA-256 of the cleaned tables): `{ctx.meta['input_sha256'][:16]}`.\n"
         f"- **Run date**: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."
     )
+
+
+def accounting_text(ctx: Context) -> Markdown:
+    """Row accounting in one sentence."""
+    m = ctx.meta
+    excluded = m["raw_rows"] - m["kept_respondents"]
+    return Markdown(
+        f"Rows in the export: {m['raw_rows']} = {m['kept_respondents']} kept + {excluded} excluded. "
+        "Non-substantive answers (don't know, not applicable, blank) are kept in the data and left "
+        "out of every percentage base."
+    )
+
+
+def model_table(ctx: Context) -> HTML | Markdown:
+    """The proportional-odds check model (national)."""
+    m = ctx.tables.get("ordinal_model")
+    if m is None or m.empty or m["term"].isna().all():
+        return Markdown("The ordinal model could not be fitted on these data.")
+    coef = m[m["kind"] == "coefficient"]
+    t = pd.DataFrame({
+        "Term": coef["term"].to_numpy(),
+        "Odds ratio": [f"{v:.2f}" for v in coef["odds_ratio"]],
+        "95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(coef["or_low"], coef["or_high"], strict=True)],
+        "p": [f"{p:.3g}" for p in coef["p"]],
+    })  # fmt: skip
+    return html_table(t, f"{m['model'].iloc[0]} (n={int(m['nobs'].iloc[0])}); reference: hospital staff, "
+                         "first site and wave. Odds ratio > 1: more likely to agree.", ctx.min_cell)  # fmt: skip

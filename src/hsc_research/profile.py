@@ -7,11 +7,12 @@ wave total as the published margin. The data-quality table counts exclusions by 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
-from hsc_research.stats.disclosure import suppress_counts
+from hsc_research.stats.disclosure import suppress_linked
 
 PROFILE_DIMENSIONS = ("group", "profession", "role_level")
 REASON_TEXT = {
@@ -29,10 +30,11 @@ REASON_TEXT = {
 def response_profile(
     respondents: pd.DataFrame,
     codebook: Codebook,
-    site: str | None = None,
     min_cell: int = MIN_CELL,
+    national_scope: str = "_national",
 ) -> pd.DataFrame:
-    """Respondents by group, profession and role level, per wave, with suppression.
+    """Respondents by group, profession and role level, per wave, for every site and
+    nationally, with primary and secondary suppression.
 
     Parameters
     ----------
@@ -40,66 +42,84 @@ def response_profile(
         The cleaned respondents table.
     codebook
         For category order and labels.
-    site
-        Site id, or ``None`` for all sites.
     min_cell
         Disclosure threshold.
+    national_scope
+        Scope value of the national rows.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``dimension, category, label, wave, n, pct, suppressed``; ``pct`` is the
-        share of the wave's respondents (missing when ``n`` is hidden). Rows with
-        ``category == "total"`` carry each wave's total.
+        Columns ``scope, dimension, category, label, wave, n, pct, suppressed``; ``pct``
+        is the share of the scope's wave total (missing when ``n`` is hidden). Rows with
+        ``dimension == "all"`` carry the totals. Categories of a dimension add up to the
+        total (a missing role level counts as "not_stated"), and sites add up to the
+        nation: suppression protects both.
     """
-    data = respondents if site is None else respondents[respondents["site"] == site]
-    parts = []
-    for dim in PROFILE_DIMENSIONS:
-        counts = (
-            data.groupby([dim, "wave"], observed=False).size().rename("n").reset_index()
-            .rename(columns={dim: "category"})
-        )  # fmt: skip
-        counts["category"] = counts["category"].astype(str)
-        counts["label"] = counts["category"].map(codebook.labels(dim))
-        counts.insert(0, "dimension", dim)
-        parts.append(counts)
-    table = pd.concat(parts, ignore_index=True)
-    totals = data.groupby("wave").size()
-    table = table[table["wave"].isin(totals.index)]
-    table = suppress_counts(table, "n", groups=[["dimension", "wave"]], min_cell=min_cell)
-    table["pct"] = 100 * table["n"].astype("Float64") / table["wave"].map(totals).astype("Float64")
-    total_rows = pd.DataFrame(
-        {"dimension": "all", "category": "total", "label": "All respondents",
-         "wave": totals.index, "n": pd.array(totals.to_numpy(), dtype="Int64"), "pct": 100.0}
-    )  # fmt: skip
-    # A site's wave total below the threshold is itself a small cell.
-    total_rows = suppress_counts(total_rows, "n", groups=[["wave"]], min_cell=min_cell)
-    total_rows.loc[total_rows["n"].isna(), "pct"] = pd.NA
-    return pd.concat([table, total_rows], ignore_index=True).reset_index(drop=True)
-
-
-def exclusion_summary(exclusions: pd.DataFrame, site: str | None = None) -> pd.DataFrame:
-    """Exclusions by reason: records and answer cells removed.
-
-    Parameters
-    ----------
-    exclusions
-        The cleaned exclusions table.
-    site
-        Site id, or ``None`` for every exclusion (including unknown sites).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``level, reason, description, records, answers``, one row per reason
-        that occurred.
-    """
-    data = exclusions if site is None else exclusions[exclusions["site"] == site]
-    out = (
-        data.groupby(["level", "reason"], observed=True)
-        .agg(records=("reason", "size"), answers=("n_answers", "sum"))
-        .reset_index()
+    data = respondents.assign(
+        site=respondents["site"].astype(str),
+        role_level=respondents["role_level"].astype(object).fillna("not_stated"),
     )
-    out["reason"] = out["reason"].astype(str)
-    out.insert(2, "description", out["reason"].map(REASON_TEXT))
+    parts = []
+    for dim in (*PROFILE_DIMENSIONS, "all"):
+        keys = ["wave"] if dim == "all" else [dim, "wave"]
+        site_rows = data.groupby(["site", *keys], observed=False).size().rename("n").reset_index()
+        nat_rows = data.groupby(keys, observed=False).size().rename("n").reset_index()
+        nat_rows.insert(0, "site", national_scope)
+        rows = pd.concat([site_rows, nat_rows], ignore_index=True).rename(columns={"site": "scope"})
+        rows["category"] = "total" if dim == "all" else rows[dim].astype(str)
+        labels = {
+            "all": {},
+            "role_level": {**codebook.labels("role_level"), "not_stated": "Not stated"},
+        }
+        rows["label"] = (
+            "All respondents"
+            if dim == "all"
+            else rows["category"].map(labels.get(dim) or codebook.labels(dim))
+        )
+        rows["dimension"] = dim
+        parts.append(rows[["scope", "dimension", "category", "label", "wave", "n"]])
+    table = pd.concat(parts, ignore_index=True)
+    # Keep only scope x wave combinations that have respondents.
+    present = table[(table["dimension"] == "all") & (table["n"] > 0)][["scope", "wave"]]
+    table = table.merge(present, on=["scope", "wave"]).reset_index(drop=True)
+
+    families = []
+    for dim in PROFILE_DIMENSIONS:
+        sub = table[table["dimension"].isin([dim, "all"])]
+        families += [
+            sub.index.to_numpy()[i] for i in sub.groupby(["scope", "wave"]).indices.values()
+        ]
+    families += list(table.groupby(["dimension", "category", "wave"]).indices.values())
+    status = suppress_linked(table["n"].to_numpy(), [f for f in families if len(f) > 1], min_cell)
+    hidden = status != None  # noqa: E711
+    totals = table[table["dimension"] == "all"].set_index(["scope", "wave"])["n"]
+    total = totals.reindex(pd.MultiIndex.from_frame(table[["scope", "wave"]])).to_numpy(dtype=float)
+    table["pct"] = np.where(hidden, np.nan, 100 * table["n"] / total)
+    table["n"] = table["n"].astype("Int64").mask(hidden)
+    table["suppressed"] = pd.array(status, dtype=pd.StringDtype(na_value=pd.NA))
+    return table
+
+
+def exclusion_summary(exclusions: pd.DataFrame, national_scope: str = "_national") -> pd.DataFrame:
+    """Exclusions by reason, for every site and nationally.
+
+    Exclusion counts describe records, not respondents' answers or characteristics,
+    and are published unsuppressed. National rows include exclusions whose site is
+    unknown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``scope, level, reason, description, records, answers``, one row per
+        reason that occurred in the scope.
+    """
+    agg = {"records": ("reason", "size"), "answers": ("n_answers", "sum")}
+    known = exclusions[exclusions["site"].notna()].assign(site=lambda d: d["site"].astype(str))
+    sites = known.groupby(["site", "level", "reason"], observed=True).agg(**agg).reset_index()
+    nation = exclusions.groupby(["level", "reason"], observed=True).agg(**agg).reset_index()
+    nation.insert(0, "site", national_scope)
+    out = pd.concat([sites, nation], ignore_index=True).rename(columns={"site": "scope"})
+    out["level"], out["reason"] = out["level"].astype(str), out["reason"].astype(str)
+    out.insert(3, "description", out["reason"].map(REASON_TEXT))
     return out

@@ -64,7 +64,7 @@ def plan_tasks(
     paths: Paths, sites: list[tuple[str, str]], min_cell: int = MIN_CELL
 ) -> list[ReportTask]:
     """One task per (site id, site name) and one national task."""
-    common = {"processed_dir": str(paths.processed), "min_cell": int(min_cell)}
+    common = {"aggregates_dir": str(paths.aggregates), "min_cell": int(min_cell)}
     tasks = [
         ReportTask(
             name=name,

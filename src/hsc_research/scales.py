@@ -22,6 +22,12 @@ STATUS_DTYPE = pd.CategoricalDtype(list(STATUSES))
 #: Returned by :func:`code_answers` for cells that fit no scale level: the caller
 #: excludes them with a reason, they never reach the responses table.
 INVALID = "invalid"
+#: Integer status codes used while cleaning (positions in :data:`STATUSES`, then the
+#: two exclusion states), so that a million-row survey is coded without strings.
+STATUS_CODE = {name: i for i, name in enumerate(STATUSES)} | {
+    INVALID: len(STATUSES),
+    "self_rating": len(STATUSES) + 1,
+}
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _QUOTES = dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032`\u00b4"), "'")
@@ -90,14 +96,17 @@ def code_answers(
     -------
     codes : numpy.ndarray of int8
         The scale code, or -1 where the answer is not a valid level.
-    status : numpy.ndarray of str
-        One of :data:`STATUSES` (except ``not_asked``) or :data:`INVALID`.
+    status : numpy.ndarray of int8
+        Codes of :data:`STATUS_CODE`: a status of :data:`STATUSES` (except
+        ``not_asked``) or :data:`INVALID`.
     """
     table = _lookup(scale, codebook.non_substantive)
     idx, uniques = pd.factorize(values, use_na_sentinel=True)
     classes = [_classify(u, scale, table) for u in uniques]
     # The extra last entry is where factorize's -1 (missing) lands: a blank cell.
-    u_status = np.array([c[0] for c in classes] + ["blank"], dtype=object)
+    u_status = np.array(
+        [STATUS_CODE[c[0]] for c in classes] + [STATUS_CODE["blank"]], dtype=np.int8
+    )
     u_code = np.array([c[1] for c in classes] + [-1], dtype=np.int8)
     return u_code[idx], u_status[idx]
 

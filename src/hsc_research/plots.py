@@ -1,0 +1,335 @@
+"""Report figures (matplotlib / seaborn), drawn from aggregate tables.
+
+Every function returns a :class:`matplotlib.figure.Figure` with a title, axis labels and
+alt text (``fig.alt_text``). Data are passed to matplotlib in the order they are drawn,
+never through seaborn's ``hue`` (which can misassign groups in seaborn 0.13.2); tests
+read the drawn values back from the artists. Colours come from the Okabe-Ito
+colour-blind-safe palette and ColorBrewer diverging maps.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # reports are rendered without a screen
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from hsc_research.instrument import Scale  # noqa: E402
+from hsc_research.stats.compare import funnel_limits  # noqa: E402
+
+#: Okabe-Ito palette (colour-blind safe).
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
+SITE_COLOUR, NATIONAL_COLOUR = "#0072B2", "#E69F00"
+
+
+def _finish(fig: Figure, alt: str) -> Figure:
+    fig.alt_text = alt
+    fig.tight_layout()
+    return fig
+
+
+def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str = "row") -> Figure:
+    """Diverging stacked bars of answer percentages.
+
+    Parameters
+    ----------
+    dist
+        One row per bar and answer level: ``row`` (bar label, drawn top to bottom in
+        order of first appearance), ``answer`` (level label), ``pct`` (of substantive
+        answers) and ``n``. Bars with missing ``pct`` are drawn empty and labelled
+        suppressed.
+    scale
+        The scale: bars split between the low and high ends; a midpoint level is split
+        half either side of zero (frequency5 centres on Sometimes).
+    title
+        Figure title.
+
+    Returns
+    -------
+    Figure
+        Each drawn rectangle carries ``gid`` = ``"<row>|<answer>"`` so tests can read
+        values back.
+    """
+    rows = list(dict.fromkeys(dist[label_col]))
+    levels = scale.labels
+    colours = sns.color_palette("RdBu", len(levels))
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.6))
+    wide = dist.pivot_table(
+        index=label_col, columns="answer", values="pct", aggfunc="first", sort=False, dropna=False
+    )
+    n = dist.groupby(label_col, sort=False)["n"].first()
+    mid = scale.midpoint
+    mid_label = scale.label_of(mid) if mid is not None else None
+    low_levels = [
+        lv.label
+        for lv in scale.levels
+        if mid is not None and lv.code < mid or mid is None and lv.code in scale.low
+    ]
+    high_levels = [lv for lv in levels if lv not in low_levels and lv != mid_label]
+    for y, row in enumerate(rows):
+        vals = (
+            wide.loc[row].reindex(levels) if row in wide.index else pd.Series(np.nan, index=levels)
+        )
+        if vals.isna().all():
+            ax.text(
+                0,
+                y,
+                "suppressed (too few respondents)",
+                va="center",
+                ha="center",
+                fontsize=8,
+                color="#555",
+            )
+            continue
+        half = vals[mid_label] / 2 if mid_label else 0.0
+        left = -half - vals[low_levels].sum()
+        for lv in [*low_levels, *([mid_label] if mid_label else []), *high_levels]:
+            width = vals[lv]
+            bar = ax.barh(
+                y, width, left=left, color=colours[levels.index(lv)], edgecolor="white", height=0.7
+            )
+            bar.patches[0].set_gid(f"{row}|{lv}")
+            left += width
+    ax.set_yticks(range(len(rows)), [f"{r} (n={_n(n.get(r))})" for r in rows])
+    ax.invert_yaxis()
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlim(-100, 100)
+    ax.set_xticks(range(-100, 101, 25), [f"{abs(t)}%" for t in range(-100, 101, 25)])
+    ax.set_xlabel("% of substantive answers (low end left of 0, high end right)")
+    ax.set_title(title)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i]) for i in range(len(levels))]
+    ax.legend(
+        handles,
+        levels,
+        ncol=len(levels),
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.18 if len(rows) > 3 else -0.35),
+        fontsize=8,
+        frameon=False,
+    )
+    alt = f"{title}. Diverging bars for {len(rows)} groups: " + "; ".join(
+        f"{r}: {_pct(wide.loc[r, high_levels].sum()) if r in wide.index else 'suppressed'} at the high end"
+        for r in rows
+    )
+    return _finish(fig, alt)
+
+
+def _n(value) -> str:
+    return "suppressed" if value is None or pd.isna(value) else f"{int(value)}"
+
+
+def _pct(value) -> str:
+    return "suppressed" if pd.isna(value) else f"{value:.0f}%"
+
+
+def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str], title: str,
+                   value: str = "mean", vmin: float = 1, vmax: float = 5) -> Figure:  # fmt: skip
+    """Rater (rows) x target (columns) heatmap with the diagonal masked.
+
+    Parameters
+    ----------
+    matrix
+        ``rater, target, n`` and ``value`` (hidden values missing).
+    order
+        Profession ids in display order.
+    labels
+        Id to short display label.
+
+    Returns
+    -------
+    Figure
+        ``fig.cell_values`` holds the drawn matrix (NaN where masked or suppressed).
+    """
+    grid = matrix.pivot_table(
+        index="rater", columns="target", values=value, aggfunc="first"
+    ).reindex(index=order, columns=order)
+    ns = matrix.pivot_table(index="rater", columns="target", values="n", aggfunc="first").reindex(
+        index=order, columns=order
+    )
+    present = (
+        matrix.assign(x=1)
+        .pivot_table(index="rater", columns="target", values="x", aggfunc="first")
+        .reindex(index=order, columns=order)
+    )
+    diag = np.eye(len(order), dtype=bool)
+    annot = np.empty(grid.shape, dtype=object)
+    for i in range(len(order)):
+        for j in range(len(order)):
+            v, n = grid.iat[i, j], ns.iat[i, j]
+            if diag[i, j]:
+                annot[i, j] = ""
+            elif pd.isna(v):
+                annot[i, j] = "supp." if present.iat[i, j] == 1 else ""
+            else:
+                annot[i, j] = f"{v:.2f}\nn={int(n)}"
+    fig, ax = plt.subplots(figsize=(8, 6.2))
+    sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
+                ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 8},
+                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    ax.set_xlabel("Profession rated (target)")
+    ax.set_ylabel("Rater's profession")
+    ax.set_title(title)
+    fig.cell_values = grid.where(~diag)
+    flat = grid.where(~diag).stack()
+    alt = (f"{title}. Heatmap of mean ratings, raters in rows, targets in columns, own profession blank. "
+           + (f"Lowest: {labels[flat.idxmin()[0]]} rating {labels[flat.idxmin()[1]]} ({flat.min():.2f}); "
+              f"highest: {labels[flat.idxmax()[0]]} rating {labels[flat.idxmax()[1]]} ({flat.max():.2f})."
+              if len(flat) else "All cells suppressed."))  # fmt: skip
+    return _finish(fig, alt)
+
+
+def asymmetry_heatmap(
+    asym: pd.DataFrame, order: list[str], labels: dict[str, str], title: str
+) -> Figure:
+    """M - M^T: how much higher A rates B than B rates A, centred on 0."""
+    grid = pd.DataFrame(np.nan, index=order, columns=order)
+    for a, b, d in asym[["a", "b", "diff"]].itertuples(index=False):
+        if a in order and b in order:
+            grid.loc[a, b], grid.loc[b, a] = d, -d
+    sig = pd.DataFrame(False, index=order, columns=order)
+    for a, b, s in asym[["a", "b", "significant"]].itertuples(index=False):
+        if a in order and b in order:
+            sig.loc[a, b] = sig.loc[b, a] = bool(s)
+    annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}") + sig.map(
+        lambda s: "*" if s else ""
+    )
+    limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 0.5)
+    fig, ax = plt.subplots(figsize=(8, 6.2))
+    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
+                cbar_kws={"label": "Row rates column higher (+) or lower (-) than the reverse"},
+                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    ax.set_xlabel("Profession rated (target)")
+    ax.set_ylabel("Rater's profession")
+    ax.set_title(title)
+    fig.cell_values = grid
+    n_sig = int(asym["significant"].fillna(False).sum())
+    return _finish(
+        fig, f"{title}. Asymmetry of ratings; * marks {n_sig} pairs significant after correction."
+    )
+
+
+def ranked_chart(
+    site: pd.DataFrame | None, national: pd.DataFrame, title: str, xlabel: str
+) -> Figure:
+    """Items ranked by % high with 95% interval whiskers; the site beside the nation.
+
+    Parameters
+    ----------
+    site, national
+        ``label, estimate, ci_low, ci_high`` (proportions). Items are ordered by the
+        site's estimate when a site is given, else the nation's.
+
+    Returns
+    -------
+    Figure
+        ``fig.series`` maps "site" / "national" to the plotted percentages by label.
+    """
+    lead = site if site is not None else national
+    order = lead.sort_values("estimate", ascending=False, na_position="last")["label"].tolist()
+    fig, ax = plt.subplots(figsize=(9, 0.5 * len(order) + 1.5))
+    series = {}
+    groups = [("national", national, NATIONAL_COLOUR, 0.18 if site is not None else 0.0)]
+    if site is not None:
+        groups.insert(0, ("site", site, SITE_COLOUR, -0.18))
+    for name, data, colour, offset in groups:
+        d = data.set_index("label").reindex(order)
+        y = np.arange(len(order)) + offset
+        x = 100 * d["estimate"].to_numpy(dtype=float)
+        err = 100 * np.vstack([d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]]).astype(
+            float
+        )
+        ax.errorbar(
+            x,
+            y,
+            xerr=err,
+            fmt="o",
+            color=colour,
+            capsize=3,
+            label="This site" if name == "site" else "All sites",
+        )
+        series[name] = pd.Series(x, index=order)
+    ax.set_yticks(range(len(order)), [_wrap(o) for o in order])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    fig.series = series
+    top = order[0] if order else "none"
+    return _finish(
+        fig,
+        f"{title}. {len(order)} items ranked; highest: {top} at {_pct(series[groups[0][0]].iloc[0]) if order else 'n/a'}.",
+    )
+
+
+def _wrap(text: str, width: int = 45) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) -> Figure:
+    """Funnel plot for one indicator and wave: sites by base, with 95% and 99.8% limits.
+
+    Parameters
+    ----------
+    funnel
+        Rows of the ``funnel`` aggregate for one indicator and wave (suppressed sites
+        have no estimate and are left out).
+    """
+    shown = funnel[funnel["estimate"].notna()]
+    p0 = float(funnel["national"].iloc[0])
+    fig, ax = plt.subplots(figsize=(8, 5))
+    grid = np.arange(max(5, int(shown["n"].min() * 0.8)) if len(shown) else 5,
+                     int(shown["n"].max() * 1.15) + 2 if len(shown) else 100)  # fmt: skip
+    for cov, style in ((0.95, "--"), (0.998, ":")):
+        lo, hi = funnel_limits(p0, grid, cov)
+        ax.plot(grid, 100 * lo, style, color="grey", label=f"{cov:.1%} limits")
+        ax.plot(grid, 100 * hi, style, color="grey")
+    ax.axhline(100 * p0, color="black", lw=1, label=f"All sites {100 * p0:.0f}%")
+    ax.scatter(
+        shown["n"].astype(float), 100 * shown["estimate"].astype(float), color=SITE_COLOUR, zorder=3
+    )
+    for _, r in shown.iterrows():
+        if r["outside"] != "within":
+            ax.annotate(site_names.get(r["scope"], r["scope"]), (float(r["n"]), 100 * float(r["estimate"])),
+                        fontsize=7, xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("Respondents answering (site base)")
+    ax.set_ylabel("% of respondents")
+    ax.set_title(_wrap(title, 70))
+    ax.legend(fontsize=8)
+    outside = shown[shown["outside"] != "within"]
+    return _finish(fig, f"{title}. Funnel plot of {len(shown)} sites around {100 * p0:.0f}%; "
+                        f"{len(outside)} outside the 95% limits.")  # fmt: skip
+
+
+def site_indicator_heatmap(
+    svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
+) -> Figure:
+    """Sites x indicators: site minus rest of sites, in percentage points (* = significant)."""
+    grid = svr.pivot_table(index="scope", columns="indicator", values="diff", aggfunc="first") * 100
+    sig = svr.pivot_table(
+        index="scope", columns="indicator", values="significant", aggfunc="first"
+    ).reindex_like(grid)
+    annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.0f}") + sig.map(
+        lambda s: "*" if s is True else ""
+    )
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(grid) + 3))
+    limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0
+    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
+                yticklabels=[site_names.get(s, s) for s in grid.index],
+                xticklabels=[_wrap(labels.get(c, c), 25) for c in grid.columns],
+                cbar_kws={"label": "Site minus rest of sites (percentage points)"})  # fmt: skip
+    ax.set_xlabel("Headline indicator")
+    ax.set_ylabel("Site")
+    ax.set_title(title)
+    fig.cell_values = grid
+    return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} sites by {grid.shape[1]} indicators; "
+                        "* marks differences significant after correction.")  # fmt: skip
