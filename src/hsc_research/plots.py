@@ -171,6 +171,9 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
                 ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 8},
                 xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    # seaborn leaves missing cells blank: mark the suppressed ones explicitly.
+    for i, j in zip(*np.nonzero(annot == "supp."), strict=True):
+        ax.text(j + 0.5, i + 0.5, "supp.", ha="center", va="center", fontsize=8, color="#555")
     ax.set_xlabel("Profession rated (target)")
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)

@@ -208,8 +208,11 @@ def profile_table(ctx: Context) -> HTML:
     names = {"group": "Group", "profession": "Profession", "role_level": "Role level", "all": "All"}
     prof["Breakdown"] = prof["dimension"].map(names)
     prof["Category"] = prof["label"]
-    wide = prof.pivot_table(index=["Breakdown", "Category"], columns="wave", values="cell", aggfunc="first",
-                            sort=False, dropna=False).reset_index()  # fmt: skip
+    wide = prof.pivot(index=["Breakdown", "Category"], columns="wave", values="cell")
+    order = list(dict.fromkeys(zip(prof["Breakdown"], prof["Category"], strict=True)))
+    wide = wide.reindex(
+        pd.MultiIndex.from_tuples(order, names=["Breakdown", "Category"])
+    ).reset_index()
     wide.columns = [str(c) for c in wide.columns]
     return html_table(wide, f"Respondents, {ctx.name}: number (% of the wave)", ctx.min_cell)
 
@@ -325,7 +328,7 @@ def ranked_figure(ctx: Context, question: str) -> HTML:
 def trust_bars(ctx: Context) -> HTML:
     """Diverging bars of trust by rater group and target, site beside national."""
     scale = ctx.codebook.scales["agree4"]
-    groups = {g.id: g.label for g in ctx.codebook.groups}
+    groups = {g.id: g.short for g in ctx.codebook.groups}
     targets = ["asc", "hospital_discharge", "hospital_clinical", "gp"]
 
     def one(scope: str, name: str) -> HTML:

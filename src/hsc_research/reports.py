@@ -97,10 +97,11 @@ def _add_toc(body: str) -> str:
         for anchor, text in heads
     )
     toc = f'<nav class="report-toc" aria-label="Contents"><strong>Contents</strong><ol>{items}</ol></nav>'
-    # After the first level-1 heading's cell if there is one, else at the top of <main>.
-    m = re.search(r"</h1>.*?</div>\s*</div>\s*</div>", body, flags=re.S)
-    if m:
-        return body[: m.end()] + toc + body[m.end() :]
+    # Before the cell that follows the title (the level-1 heading), else atop <main>.
+    h1 = body.find("<h1")
+    nxt = body.find('<div class="jp-Cell', h1) if h1 >= 0 else -1
+    if nxt >= 0:
+        return body[:nxt] + toc + body[nxt:]
     return body.replace("<main>", "<main>" + toc, 1)
 
 
@@ -240,11 +241,13 @@ def build(
         "python": platform.python_version(),
         "packages": package_versions(),
         "input_sha256": data_hash(paths.processed),
+        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell},
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
     _write_atomic(paths.reports / "manifest.json", json.dumps(manifest, indent=2))
-    _write_atomic(paths.reports / "index.html", index_html(results, manifest))
+    headers, cells = headline_cells(paths.aggregates, tasks, min_cell)
+    _write_atomic(paths.reports / "index.html", index_html(results, manifest, headers, cells))
     return results
 
 
@@ -254,16 +257,56 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def index_html(results: list[ReportResult], manifest: dict) -> str:
-    """The index page: every report with its status (all text escaped)."""
+#: Headline indicators shown for every report on the index page.
+INDEX_INDICATORS = ("trust_hospital_in_asc", "trust_asc_in_hospital_discharge", "rel_discharge_asc_strong",
+                    "wp_free_up_beds")  # fmt: skip
+
+
+def headline_cells(
+    aggregates_dir: Path, tasks: list[ReportTask], min_cell: int
+) -> tuple[list[str], dict[str, list[str]]]:
+    """Latest-wave estimates of :data:`INDEX_INDICATORS` per report, as display text."""
+    import pandas as pd
+
+    from hsc_research.aggregate import NATIONAL
+    from hsc_research.stats.disclosure import suppressed_text
+
+    ind = pd.read_parquet(aggregates_dir / "indicators.parquet")
+    ind = ind[(ind["wave"] == ind["wave"].max()) & ind["indicator"].isin(INDEX_INDICATORS)]
+    labels = dict(zip(ind["indicator"], ind["label"], strict=False))
+    headers = [labels.get(i, i) for i in INDEX_INDICATORS]
+    est = ind.set_index(["scope", "indicator"])["estimate"]
+    cells = {}
+    for t in tasks:
+        scope = t.parameters.get("site", NATIONAL)
+        cells[t.slug] = [
+            suppressed_text(min_cell)
+            if pd.isna(v := est.get((scope, i), float("nan")))
+            else f"{100 * v:.0f}%"
+            for i in INDEX_INDICATORS
+        ]
+    return headers, cells
+
+
+def index_html(
+    results: list[ReportResult], manifest: dict, headers: list[str] | None = None,
+    cells: dict[str, list[str]] | None = None,
+) -> str:  # fmt: skip
+    """The index page: every report with its status and headline indicators (all text
+    escaped)."""
+    headers, cells = headers or [], cells or {}
     rows = []
     for r in results:
         name = html.escape(r.name)
         link = f'<a href="{html.escape(r.html)}">{name}</a>' if r.html else name
         status = "built" if r.status == "ok" else f"FAILED: {html.escape(r.error or '')}"
-        rows.append(
-            f"<tr><td>{link}</td><td>{r.kind}</td><td>{status}</td><td>{r.seconds:.1f}</td></tr>"
+        values = "".join(
+            f"<td>{html.escape(v)}</td>" for v in cells.get(r.slug, [""] * len(headers))
         )
+        rows.append(
+            f"<tr><td>{link}</td><td>{r.kind}</td><td>{status}</td>{values}<td>{r.seconds:.1f}</td></tr>"
+        )
+    head_cells = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     failed = sum(r.status != "ok" for r in results)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -279,7 +322,8 @@ table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #bbb; padding
 {f"<strong>({failed} failed)</strong>" if failed else ""}.
 Input data SHA-256 <code>{manifest["input_sha256"][:16]}</code>, hsc-research {html.escape(manifest["version"])},
 built {html.escape(manifest["started_utc"])}. Details in <a href="manifest.json">manifest.json</a>.</p>
-<table><thead><tr><th>Report</th><th>Kind</th><th>Status</th><th>Seconds</th></tr></thead>
+<p>Indicator columns: latest wave, % of substantive answers.</p>
+<table><thead><tr><th>Report</th><th>Kind</th><th>Status</th>{head_cells}<th>Seconds</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>

@@ -85,6 +85,7 @@ class Group:
 
     id: str
     label: str
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -344,9 +345,9 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
 
     groups = []
     for i, g in enumerate(_require(raw, "groups", path, "")):
-        groups.append(
-            Group(str(_require(g, "id", path, f"groups[{i}]")), str(g.get("label", g["id"])))
-        )
+        gid = str(_require(g, "id", path, f"groups[{i}]"))
+        label = str(g.get("label", gid))
+        groups.append(Group(gid, label, str(g.get("short", label))))
     _unique([g.id for g in groups], path, "groups")
     group_ids = {g.id for g in groups}
 

@@ -1,0 +1,108 @@
+"""Figures draw exactly the table values (read back from the artists)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hsc_research import plots
+
+
+@pytest.fixture
+def agree4(codebook):
+    return codebook.scales["agree4"]
+
+
+def _dist(rows):
+    return pd.DataFrame(rows, columns=["row", "answer", "pct", "n"])
+
+
+def test_diverging_bars_widths_and_sides(agree4):
+    # Hand-made: row A is 10/20/30/40 (SD/D/A/SA), row B 40/30/20/10.
+    labels = ["Strongly disagree", "Disagree", "Agree", "Strongly agree"]
+    rows = [("A", lb, v, 50) for lb, v in zip(labels, [10, 20, 30, 40], strict=True)]
+    rows += [("B", lb, v, 60) for lb, v in zip(labels, [40, 30, 20, 10], strict=True)]
+    fig = plots.diverging_bars(_dist(rows), agree4, "Trust")
+    bars = {p.get_gid(): p for p in fig.axes[0].patches if p.get_gid()}
+    assert bars["A|Agree"].get_width() == 30 and bars["A|Agree"].get_x() == 0
+    assert bars["A|Strongly agree"].get_x() == 30
+    assert bars["A|Disagree"].get_x() == -20 and bars["A|Strongly disagree"].get_x() == -30
+    assert bars["B|Strongly disagree"].get_x() == -70
+    # Row order is the order given: A on top (y = 0), B below.
+    assert bars["A|Agree"].get_y() < bars["B|Agree"].get_y()
+    assert "n=50" in fig.axes[0].get_yticklabels()[0].get_text()
+    assert "A: 70% at the high end" in fig.alt_text
+
+
+def test_diverging_bars_centre_the_midpoint(codebook):
+    scale = codebook.scales["frequency5"]
+    labels = scale.labels  # Never .. Very frequently
+    rows = [("A", lb, v, 40) for lb, v in zip(labels, [10, 10, 40, 20, 20], strict=True)]
+    fig = plots.diverging_bars(_dist(rows), scale, "Frequency")
+    bars = {p.get_gid(): p for p in fig.axes[0].patches if p.get_gid()}
+    assert bars["A|Sometimes"].get_x() == -20 and bars["A|Sometimes"].get_width() == 40
+    assert bars["A|Frequently"].get_x() == 20
+    assert bars["A|Never"].get_x() == -40
+
+
+def test_suppressed_row_is_drawn_empty(agree4):
+    rows = [("A", lb, np.nan, np.nan) for lb in agree4.labels]
+    fig = plots.diverging_bars(_dist(rows), agree4, "Trust")
+    assert not [p for p in fig.axes[0].patches if p.get_gid()]
+    assert "suppressed" in fig.axes[0].texts[0].get_text()
+
+
+def test_matrix_heatmap_masks_diagonal_and_matches_table():
+    order = ["a", "b", "c"]
+    m = pd.DataFrame({"rater": ["a", "a", "b", "b", "c", "c"], "target": ["b", "c", "a", "c", "a", "b"],
+                      "mean": [3.5, 2.0, 1.5, np.nan, 4.0, 3.0], "n": [12, 20, 15, np.nan, 30, 11]})  # fmt: skip
+    fig = plots.matrix_heatmap(m, order, {o: o.upper() for o in order}, "Rel")
+    grid = fig.cell_values
+    assert np.isnan(grid.loc["a", "a"]) and grid.loc["a", "b"] == 3.5 and grid.loc["c", "a"] == 4.0
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "3.50\nn=12" in texts and "supp." in texts
+    # The quadmesh holds the drawn colours' values: masked diagonal, table values elsewhere.
+    drawn = fig.axes[0].collections[0].get_array()  # 3 x 3, rows = raters
+    assert drawn.mask[0, 0] and drawn.mask[1, 2] and drawn[0, 1] == 3.5 and drawn[2, 0] == 4.0
+    assert "Lowest: B rating A (1.50)" in fig.alt_text
+
+
+def test_asymmetry_heatmap_is_antisymmetric():
+    asym = pd.DataFrame({"a": ["a"], "b": ["b"], "diff": [0.8], "significant": [True]})
+    fig = plots.asymmetry_heatmap(asym, ["a", "b"], {"a": "A", "b": "B"}, "Asym")
+    assert fig.cell_values.loc["a", "b"] == 0.8 and fig.cell_values.loc["b", "a"] == -0.8
+    assert "+0.80*" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_ranked_chart_plots_site_and_national_values():
+    site = pd.DataFrame(
+        {"label": ["x", "y"], "estimate": [0.2, 0.6], "ci_low": [0.1, 0.5], "ci_high": [0.3, 0.7]}
+    )
+    nat = pd.DataFrame(
+        {
+            "label": ["x", "y"],
+            "estimate": [0.4, 0.5],
+            "ci_low": [0.35, 0.45],
+            "ci_high": [0.45, 0.55],
+        }
+    )
+    fig = plots.ranked_chart(site, nat, "Ranked", "%")
+    ax = fig.axes[0]
+    # Ordered by the site's estimate: y (60%) first.
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["y", "x"]
+    site_line, nat_line = ax.lines[0], ax.lines[3]  # each errorbar adds a data line and two caps
+    assert list(site_line.get_xdata()) == [pytest.approx(60), pytest.approx(20)]
+    assert list(nat_line.get_xdata()) == [pytest.approx(50), pytest.approx(40)]
+
+
+def test_funnel_plot_points_and_limits():
+    fun = pd.DataFrame({"scope": ["s1", "s2"], "n": [50, 200], "k": [10, 80], "estimate": [0.2, 0.4],
+                        "national": [0.36, 0.36], "outside": ["below 95%", "within"]})  # fmt: skip
+    fig = plots.funnel_plot(fun, "Trust", {"s1": "Site one"})
+    offsets = fig.axes[0].collections[0].get_offsets()
+    assert offsets[:, 0].tolist() == [50, 200] and offsets[:, 1].tolist() == [
+        pytest.approx(20),
+        pytest.approx(40),
+    ]
+    assert any(t.get_text() == "Site one" for t in fig.axes[0].texts)
