@@ -33,7 +33,9 @@ def child(size: int, workdir: Path) -> dict:
     cb = load_codebook()
     per = size // (SITES * len(WAVES))
     t = time.perf_counter()
-    export, sites = synth.generate(cb, synth.SynthSpec(sites=SITES, respondents=(per, per), waves=WAVES))
+    export, sites = synth.generate(
+        cb, synth.SynthSpec(sites=SITES, respondents=(per, per), waves=WAVES)
+    )
     raw_path, _ = synth.write(export, sites, workdir / "raw")
     synth_s = time.perf_counter() - t
     del export
@@ -68,14 +70,23 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
-        out = subprocess.run([sys.executable, __file__, "--child", str(size)], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n{'respondents':>12} {'clean s':>8} {'aggregate s':>12} {'total s':>8} {'peak GiB':>9} {'agg s / 100k':>13}")
+    print(
+        f"\n{'respondents':>12} {'clean s':>8} {'aggregate s':>12} {'total s':>8} {'peak GiB':>9} {'agg s / 100k':>13}"
+    )
     for r in rows:
         print(f"{r['respondents']:>12,} {r['clean_s']:>8} {r['aggregate_s']:>12} {r['clean_plus_aggregate_s']:>8} "
               f"{r['peak_rss_gib']:>9} {100_000 * r['aggregate_s'] / r['respondents']:>13.2f}")  # fmt: skip
-    print("\nPeak memory includes generating the export in the same process (see rss_after_synth_gib).")
+    print(
+        "\nPeak memory includes generating the export in the same process (see rss_after_synth_gib)."
+    )
 
 
 if __name__ == "__main__":

@@ -58,6 +58,15 @@ def test_reports_load_nothing_from_the_network(built):
         assert "@import url(" not in text
 
 
+def test_no_raw_missing_markers_in_reports(built):
+    # Small sites make suppression fire: hidden values must read as suppressed.
+    root, _ = built
+    texts = [p.read_text() for p in (root / "reports").glob("site-*.html")]
+    assert any("suppressed (n&lt;10)" in t or "suppressed (n<10)" in t for t in texts)
+    for t in texts:
+        assert "&lt;NA&gt;" not in t and ">nan<" not in t and ">NaN<" not in t
+
+
 def test_reports_hide_code(built):
     root, _ = built
     text = (root / "reports/site-ashford-vale.html").read_text()

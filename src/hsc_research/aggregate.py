@@ -15,15 +15,14 @@ table hides the estimates that rest on a hidden base. Notebooks only read the re
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from hsc_research import __version__
+from hsc_research.aggregate_io import NATIONAL, read, write  # noqa: F401  (re-exported)
 from hsc_research.clean import CleanResult
 from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
@@ -35,8 +34,6 @@ from hsc_research.stats.models import ModelError, fit_ordinal
 
 log = logging.getLogger(__name__)
 
-#: Scope of national rows (site ids are slugs, which never start with "_").
-NATIONAL = "_national"
 FREQUENCY_QUESTIONS = ("admission_factors", "wrong_pathway")
 MATRIX_QUESTIONS = ("relationships", "trust", "discharge_influence")
 TOP_K = 5
@@ -404,27 +401,6 @@ def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.D
         log.warning("ordinal model skipped: %s", exc)
         out = pd.DataFrame({"term": [], "error": [str(exc)]})
     return out
-
-
-def write(tables: dict[str, pd.DataFrame], out_dir: Path, meta: dict) -> None:
-    """Write each table as parquet and ``meta.json`` into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, table in tables.items():
-        tmp = out_dir / f".{name}.parquet.tmp"
-        table.to_parquet(tmp, index=False)
-        tmp.replace(out_dir / f"{name}.parquet")
-    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-
-
-def read(out_dir: Path) -> tuple[dict[str, pd.DataFrame], dict]:
-    """Read every aggregate table and the metadata back."""
-    meta_path = out_dir / "meta.json"
-    if not meta_path.is_file():
-        from hsc_research.errors import InputError
-
-        raise InputError(f"{meta_path}: not found; run `hsc-research aggregate` first")
-    tables = {p.stem: pd.read_parquet(p) for p in sorted(out_dir.glob("*.parquet"))}
-    return tables, json.loads(meta_path.read_text(encoding="utf-8"))
 
 
 def metadata(

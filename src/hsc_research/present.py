@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from hsc_research import findings, plots
-from hsc_research.aggregate import NATIONAL, read
+from hsc_research.aggregate_io import NATIONAL, read
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
 from hsc_research.instrument import Codebook, load_codebook
@@ -31,7 +32,7 @@ from hsc_research.stats.disclosure import suppressed_text
 class Context:
     """The aggregates and the parameters of one report."""
 
-    tables: dict[str, pd.DataFrame]
+    tables: Mapping[str, pd.DataFrame]
     meta: dict
     codebook: Codebook
     scope: str  # a site id or NATIONAL
@@ -82,7 +83,8 @@ def load_context(
 
     ``wave`` defaults to the latest wave, ``previous_wave`` to the one before it.
     """
-    tables, meta = read(Path(aggregates_dir).resolve())
+    # A site report reads only its own rows and the national ones.
+    tables, meta = read(Path(aggregates_dir).resolve(), scopes=[site, NATIONAL] if site else None)
     if meta.get("min_cell") != min_cell:
         raise InputError(
             f"aggregates were computed with min_cell={meta.get('min_cell')}, report asks for "
@@ -177,6 +179,8 @@ def headlines(ctx: Context) -> Markdown:
 
 def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> HTML:
     """An escaped HTML table; missing values read as suppressed."""
+    # to_html's na_rep misses pd.NA in object columns: replace every missing value here.
+    table = table.astype(object).where(table.notna(), suppressed_text(min_cell))
     body = table.to_html(
         index=False, escape=True, na_rep=suppressed_text(min_cell), classes="report-table", border=0
     )
@@ -297,7 +301,8 @@ def trust_gap_table(ctx: Context) -> HTML:
 def figure(fig, caption: str | None = None) -> HTML:
     """Embed a figure as a PNG with its alt text and a caption; closes the figure."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    # Layout is already tight (plots call tight_layout); bbox_inches="tight" would draw twice.
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""

@@ -136,6 +136,9 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
             kernel_name="python3",
             progress_bar=False,
             log_output=False,
+            # One write at the end instead of after every cell: the executed notebook
+            # is a by-product, and each write costs the worker CPU the kernels need.
+            request_save_on_cell_execute=False,
             cwd=str(task.notebook.parent),
         )
         page = export_html(nb, f"{task.name}: HSC interface survey findings")
