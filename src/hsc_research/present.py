@@ -67,6 +67,12 @@ class Context:
         return table
 
     @property
+    def scopes(self) -> list[tuple[str, str]]:
+        """(scope, display name) to show: the site and the nation, or the nation."""
+        national = (NATIONAL, "All sites")
+        return [(self.scope, self.name), national] if self.is_site else [national]
+
+    @property
     def prof_labels(self) -> dict[str, str]:
         return {p.id: p.short for p in self.codebook.professions}
 
@@ -260,11 +266,7 @@ def change_table(ctx: Context) -> HTML | Markdown:
 def self_view_table(ctx: Context, question: str = "discharge_influence") -> HTML:
     """Each profession's view of itself vs others' view of it, here and nationally."""
     parts = []
-    for scope, name in (
-        ((ctx.scope, ctx.name), (NATIONAL, "All sites"))
-        if ctx.is_site
-        else ((NATIONAL, "All sites"),)
-    ):
+    for scope, name in ctx.scopes:
         sv = ctx.t("self_vs_others", scope=scope)
         sv = sv[sv["question"] == question]
         t = _diff_table(sv.assign(target=sv["target"].map(ctx.prof_labels)), {"target": "Profession"},
@@ -280,11 +282,7 @@ def self_view_table(ctx: Context, question: str = "discharge_influence") -> HTML
 def trust_gap_table(ctx: Context) -> HTML:
     """Directional trust between ASC and the hospital professions."""
     parts = []
-    for scope, name in (
-        ((ctx.scope, ctx.name), (NATIONAL, "All sites"))
-        if ctx.is_site
-        else ((NATIONAL, "All sites"),)
-    ):
+    for scope, name in ctx.scopes:
         g = ctx.t("trust_gaps", scope=scope)
         g = g[(g["a"] == "asc") & g["b"].isin(["hospital_discharge", "hospital_clinical"])]
         t = _diff_table(g.assign(pair="ASC and " + g["b"].map(ctx.prof_labels)), {"pair": "Pair"},

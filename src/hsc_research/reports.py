@@ -159,6 +159,16 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     )  # fmt: skip
 
 
+def _quiet_kernels(work_dir: Path) -> None:
+    """Pool initializer: send the worker's stderr, which its kernels inherit, to a log
+    file; their start-up warnings would otherwise scroll through the progress bar."""
+    fd = os.open(
+        work_dir / f"kernels-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+    )
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
 def _error_line(exc: Exception) -> str:
     text = str(exc).strip()
     # papermill's PapermillExecutionError carries the notebook's own exception.
@@ -221,7 +231,9 @@ def build(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results: list[ReportResult] = []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_quiet_kernels, initargs=(work_dir,)
+    ) as pool:
         futures = {pool.submit(run_task, t, paths.reports, work_dir): t for t in tasks}
         bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
         for fut in as_completed(futures):
