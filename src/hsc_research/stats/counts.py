@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from hsc_research.instrument import Codebook
@@ -37,10 +38,66 @@ def answer_counts(data: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
     keys = [*by, "question", "item", "code"]
     if "count" in data.columns:
         return data.groupby(keys, observed=True, sort=False)["count"].sum().reset_index()
-    valid = data[data["status"] == "valid"]
+    # Select the needed columns before filtering: copying every column of tens of
+    # millions of rows costs more than the counting.
+    valid = data.loc[(data["status"] == "valid").to_numpy(), keys]
+    if all(_encodable(valid[k]) for k in keys):
+        return _count_encoded(valid, keys)
     out = valid.groupby(keys, observed=True, sort=False).size().rename("count").reset_index()
     out["code"] = out["code"].astype("int8")
     return out
+
+
+def _encodable(col: pd.Series) -> bool:
+    return isinstance(col.dtype, pd.CategoricalDtype) or (
+        pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any()
+    )
+
+
+def _count_encoded(valid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """The same counts as ``groupby(keys, observed=True).size()`` for categorical and
+    integer keys, by one ``np.unique`` over a combined integer key: several times faster
+    on tens of millions of answers (``tests/stats/test_counts.py`` checks they agree)."""
+    parts, sizes, decode = [], [], []
+    for k in keys:
+        col = valid[k]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            parts.append(col.cat.codes.to_numpy().astype(np.int32) + 1)  # missing (-1) -> 0
+            sizes.append(len(col.cat.categories) + 1)
+            decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d - 1, dtype=dt))
+        else:
+            values = col.to_numpy(dtype=np.int32)
+            lo = int(values.min()) if len(values) else 0
+            parts.append(values - lo)
+            sizes.append(int(values.max()) - lo + 1 if len(values) else 1)
+            target = (
+                "int8"
+                if k == "code"
+                else col.dtype.numpy_dtype
+                if hasattr(col.dtype, "numpy_dtype")
+                else col.dtype
+            )
+            decode.append(lambda d, lo=lo, t=target: (d + lo).astype(t))
+    total = int(np.prod(sizes, dtype=np.float64))
+    # 32-bit keys where they fit: the work is memory-bound, half the bytes is faster.
+    itype = np.int32 if total < 2**31 else np.int64
+    combined = np.zeros(len(valid), dtype=itype)
+    for part, size in zip(parts, sizes, strict=True):
+        combined *= size
+        combined += part.astype(itype, copy=False)
+    if total <= 50_000_000:  # a dense count array is cheaper than sorting
+        dense = np.bincount(combined, minlength=total)
+        uniq = np.flatnonzero(dense)
+        count = dense[uniq]
+    else:
+        uniq, count = np.unique(combined, return_counts=True)
+    out = {}
+    for k, size, dec in zip(reversed(keys), reversed(sizes), reversed(decode), strict=True):
+        uniq, digit = np.divmod(uniq, size)
+        out[k] = dec(digit)
+    frame = pd.DataFrame({k: out[k] for k in keys})
+    frame["count"] = count
+    return frame
 
 
 def with_group(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
