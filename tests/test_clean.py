@@ -158,3 +158,14 @@ def test_accounting_holds_on_messy_synthetic_data(codebook, tmp_path, seed, site
     # No raw row is counted twice: an excluded respondent has no answer-level records.
     assert not np.isin(ex.loc[ex["level"] == "answer", "raw_row"],
                        ex.loc[ex["level"] == "respondent", "raw_row"]).any()  # fmt: skip
+
+
+def test_unknown_role_level_is_kept_as_not_stated_and_logged(write_export, codebook):
+    row = dict(ROWS[0], role_level="Director of Everything")
+    res = clean(read_template(write_export([row]), codebook), codebook, SITES)
+    assert len(res.respondents) == 1 and pd.isna(res.respondents.loc[0, "role_level"])
+    ex = res.exclusions
+    assert ex[["level", "reason", "column", "value", "n_answers"]].astype(str).values.tolist() == [
+        ["field", "unknown_role_level", "role_level", "Director of Everything", "0"]
+    ]
+    assert accounting(res) == (True, True)

@@ -101,15 +101,20 @@ def bases(cube: pd.DataFrame, codebook: Codebook, min_cell: int = MIN_CELL) -> p
     return b.drop(columns="rater_group")
 
 
-def _hidden(b: pd.DataFrame, scope, wave, level, rater, question, item) -> np.ndarray:
+def _hidden_index(b: pd.DataFrame) -> pd.Series:
+    """``hidden`` of :func:`bases`, indexed for look-ups (built once per aggregate run)."""
+    index = b.set_index(["scope", "wave", "level", "rater", "question", "item"])["hidden"]
+    index.index = index.index.set_levels([lv.astype(object) for lv in index.index.levels])
+    return index
+
+
+def _hidden(index: pd.Series, scope, wave, level, rater, question, item) -> np.ndarray:
     """Look up whether each (scope, wave, level, rater, question, item) base is hidden.
     A base that does not exist (no answers) counts as hidden: nothing to publish."""
-    index = b.set_index(["scope", "wave", "level", "rater", "question", "item"])["hidden"]
     keys = pd.MultiIndex.from_arrays(
         [np.asarray(x, dtype=object) if not np.isscalar(x) else np.full(len(scope), x, dtype=object)
          for x in (scope, wave, level, rater, question, item)]
     )  # fmt: skip
-    index.index = index.index.set_levels([lv.astype(object) for lv in index.index.levels])
     return index.reindex(keys).fillna(True).to_numpy(dtype=bool)
 
 
@@ -170,6 +175,7 @@ def aggregate(
     responses = cleaned.responses
     cube = with_group(answer_counts(responses, ["site", "wave", "profession"]), codebook)
     b = bases(cube, codebook, min_cell)
+    hx = _hidden_index(b)
     waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
     out: dict[str, pd.DataFrame] = {}
 
@@ -185,7 +191,7 @@ def aggregate(
 
     props = by_rater(lambda by: proportions.proportion_high(cube, codebook, by))
     hidden = _hidden(
-        b,
+        hx,
         props["scope"],
         props["wave"],
         props["rater_level"],
@@ -205,13 +211,13 @@ def aggregate(
         dists.append(d)
     s = pd.concat(summaries, ignore_index=True)
     hidden = _hidden(
-        b, s["scope"], s["wave"], s["rater_level"], s["rater"], s["question"], s["item"]
+        hx, s["scope"], s["wave"], s["rater_level"], s["rater"], s["question"], s["item"]
     )
     out["likert"] = _mask(s, hidden, ("n", "low", "neutral", "high", "mean", "sd", "mean_code"))
     d = pd.concat(dists, ignore_index=True)
     d = d.assign(answer=d["level"].astype(str)).drop(columns="level")
     hidden = _hidden(
-        b, d["scope"], d["wave"], d["rater_level"], d["rater"], d["question"], d["item"]
+        hx, d["scope"], d["wave"], d["rater_level"], d["rater"], d["question"], d["item"]
     )
     d = _mask(d, hidden, ("n", "pct"))
     out["distributions"] = d
@@ -223,7 +229,9 @@ def aggregate(
         m.insert(2, "question", qid)
         mats.append(m)
     m = pd.concat(mats, ignore_index=True)
-    hidden = _hidden(b, m["scope"], m["wave"], "profession", m["rater"], m["question"], m["target"])
+    hidden = _hidden(
+        hx, m["scope"], m["wave"], "profession", m["rater"], m["question"], m["target"]
+    )
     m = _mask(m, hidden, ("n", "mean", "sd", "ci_low", "ci_high"))
     out["matrix"] = m
 
@@ -239,14 +247,14 @@ def aggregate(
         sv.append(t)
     sv = pd.concat(sv, ignore_index=True)
     h_in = _hidden(
-        b, sv["scope"], sv["wave"], "profession", sv["target"], sv["question"], sv["target"]
+        hx, sv["scope"], sv["wave"], "profession", sv["target"], sv["question"], sv["target"]
     )
-    h_all = _hidden(b, sv["scope"], sv["wave"], "all", "all", sv["question"], sv["target"])
+    h_all = _hidden(hx, sv["scope"], sv["wave"], "all", "all", sv["question"], sv["target"])
     out["self_vs_others"] = _mask(sv, h_in | h_all, DIFF)
 
     dg = _both(lambda by: gaps.directional_gaps(cube, codebook, "trust", by, correction))
-    h1 = _hidden(b, dg["scope"], dg["wave"], "profession", dg["a"], "trust", dg["b"])
-    h2 = _hidden(b, dg["scope"], dg["wave"], "profession", dg["b"], "trust", dg["a"])
+    h1 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["a"], "trust", dg["b"])
+    h2 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["b"], "trust", dg["a"])
     out["trust_gaps"] = _mask(dg, h1 | h2, DIFF)
 
     if len(waves) >= 2:
@@ -257,8 +265,8 @@ def aggregate(
                  for q in ("trust", "relationships")], ignore_index=True),
         )  # fmt: skip
         wc = wc.drop(columns="wave", errors="ignore")
-        h1 = _hidden(b, wc["scope"], wc["wave_to"], "all", "all", wc["question"], wc["item"])
-        h2 = _hidden(b, wc["scope"], wc["wave_from"], "all", "all", wc["question"], wc["item"])
+        h1 = _hidden(hx, wc["scope"], wc["wave_to"], "all", "all", wc["question"], wc["item"])
+        h2 = _hidden(hx, wc["scope"], wc["wave_from"], "all", "all", wc["question"], wc["item"])
         out["wave_change"] = _mask(wc, h1 | h2, DIFF)
 
     # Frequency questions: ranked items (all raters and by group), tag shares and comparison.
@@ -267,7 +275,7 @@ def aggregate(
         ranked.append(by_rater(lambda by, qid=qid: frequency.ranked_items(cube, codebook, qid, by)))
     r = pd.concat(ranked, ignore_index=True)
     hidden = _hidden(
-        b, r["scope"], r["wave"], r["rater_level"], r["rater"], r["question"], r["item"]
+        hx, r["scope"], r["wave"], r["rater_level"], r["rater"], r["question"], r["item"]
     )
     out["frequency"] = _mask(r, hidden, (*EST, "mean_code", "rank"))
     pub = out["frequency"]
@@ -289,7 +297,7 @@ def aggregate(
 
     # Headline indicators, site vs rest, funnel limits, change between waves.
     ind = compare.indicator_counts(cube, codebook, by=["site", "wave"])
-    ind_table = _indicators(ind, codebook, b)
+    ind_table = _indicators(ind, codebook, hx)
     out["indicators"] = ind_table
     site_hidden = ind_table[ind_table["scope"] != NATIONAL].set_index(
         ["wave", "scope", "indicator"]
@@ -319,7 +327,7 @@ def aggregate(
     return out
 
 
-def _indicators(ind: pd.DataFrame, codebook: Codebook, b: pd.DataFrame) -> pd.DataFrame:
+def _indicators(ind: pd.DataFrame, codebook: Codebook, hx: pd.Series) -> pd.DataFrame:
     """Indicator estimates per site and nationally, hidden where their base is."""
     nat = ind.groupby(["wave", "indicator"], observed=True)[["n", "k"]].sum().reset_index()
     nat.insert(0, "site", NATIONAL)
@@ -334,7 +342,7 @@ def _indicators(ind: pd.DataFrame, codebook: Codebook, b: pd.DataFrame) -> pd.Da
     rater = t["indicator"].map(lambda i: spec[i].rater_value or "all")
     question = t["indicator"].map(lambda i: spec[i].question)
     item = t["indicator"].map(lambda i: spec[i].item)
-    hidden = _hidden(b, t["scope"], t["wave"], level, rater, question, item)
+    hidden = _hidden(hx, t["scope"], t["wave"], level, rater, question, item)
     t.insert(3, "label", t["indicator"].map(lambda i: spec[i].label))
     t.insert(4, "finding", t["indicator"].map(lambda i: spec[i].finding))
     return _mask(t, hidden, EST)

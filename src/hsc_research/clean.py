@@ -11,12 +11,12 @@ that applies): ``missing_respondent_id``, ``unknown_site``, ``unknown_profession
 respondent id; the latest is kept), ``no_substantive_answer``.
 Answer-level exclusions: ``invalid_value`` (fits no level of the scale: out of range,
 unparseable, an Excel error value) and ``self_rating`` (a rating of one's own profession
-where the question does not ask for one).
+where the question does not ask for one). Field-level record (removes nothing):
+``unknown_role_level`` (the respondent is kept with role level not stated).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +29,6 @@ from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categ
 from hsc_research.scales import STATUS_CODE as S
 from hsc_research.sites import sites_from_data
 
-log = logging.getLogger(__name__)
-
 RESPONDENT_REASONS = (
     "missing_respondent_id",
     "unknown_site",
@@ -40,7 +38,11 @@ RESPONDENT_REASONS = (
     "no_substantive_answer",
 )
 ANSWER_REASONS = ("invalid_value", "self_rating")
-REASON_DTYPE = pd.CategoricalDtype([*RESPONDENT_REASONS, *ANSWER_REASONS])
+#: Field-level records remove nothing (``n_answers`` 0): the respondent is kept and the
+#: field is read as missing, but the value that could not be read is logged.
+FIELD_REASONS = ("unknown_role_level",)
+REASON_DTYPE = pd.CategoricalDtype([*RESPONDENT_REASONS, *ANSWER_REASONS, *FIELD_REASONS])
+LEVEL_DTYPE = pd.CategoricalDtype(["respondent", "answer", "field"])
 #: Raw values longer than this are cut in the exclusions log.
 MAX_VALUE_CHARS = 60
 
@@ -260,14 +262,33 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
             "detail": detail[excluded],
         }
     )
-    exclusions = pd.concat([resp_records, answer_records], ignore_index=True)
+    kept = live[keep_live]
+    # Role level is optional: an unreadable one keeps the respondent as "not stated",
+    # and the value is logged rather than silently dropped.
+    role = (match_categories(raw["role_level"], codebook.labels("role_level")).to_numpy()
+            if "role_level" in raw else np.full(n, None, dtype=object))  # fmt: skip
+    role_raw = raw["role_level"].to_numpy(dtype=object) if "role_level" in raw else role
+    unread = kept[pd.isna(role[kept]) & ~pd.isna(role_raw[kept])]
+    unread = unread[[str(v).strip() != "" for v in role_raw[unread]]]
+    field_records = pd.DataFrame(
+        {
+            "raw_row": raw_rows[unread],
+            "site": site_ids[unread],
+            "respondent_id": rid.to_numpy()[unread],
+            "level": "field",
+            "reason": "unknown_role_level",
+            "column": "role_level",
+            "value": [_truncate(v) for v in role_raw[unread]],
+            "n_answers": 0,
+            "detail": "role level not in the codebook; respondent kept, role level read as not stated",
+        }
+    )
+    parts = [t for t in (resp_records, answer_records, field_records) if len(t)]
+    exclusions = pd.concat(parts, ignore_index=True) if parts else resp_records
     exclusions = exclusions.sort_values(["raw_row", "level", "column"], na_position="first")
     exclusions = exclusions.reset_index(drop=True).astype(
-        {"reason": REASON_DTYPE, "level": pd.CategoricalDtype(["respondent", "answer"]),
-         "raw_row": "int64", "n_answers": "int64"}
-    )  # fmt: skip
-
-    kept = live[keep_live]
+        {"reason": REASON_DTYPE, "level": LEVEL_DTYPE, "raw_row": "int64", "n_answers": "int64"}
+    )
     respondents = pd.DataFrame(
         {
             "respondent_id": rid.to_numpy()[kept],
@@ -275,9 +296,7 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
             "site": pd.Categorical(site_id.to_numpy()[kept], categories=list(sites["site_id"])),
             "wave": wave.to_numpy()[kept].astype(np.int16),
             "profession": pd.Categorical(profession.to_numpy()[kept], dtype=codebook.dtype("profession")),
-            "role_level": pd.Categorical(
-                match_categories(raw["role_level"], codebook.labels("role_level")).to_numpy()[kept]
-                if "role_level" in raw else None, dtype=codebook.dtype("role_level")),
+            "role_level": pd.Categorical(role[kept], dtype=codebook.dtype("role_level")),
             "submitted_at": submitted.to_numpy()[kept],
             "n_valid": n_valid[keep_live].astype(np.int16),
         }

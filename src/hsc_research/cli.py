@@ -162,7 +162,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
         f"  answers:     {s['raw_answers']} raw = {s['kept_answers']} kept + {s['excluded_answers']} excluded"
     )
     for reason, v in s["by_reason"].items():
-        print(f"  excluded {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
+        verb = "logged  " if reason in clean.FIELD_REASONS else "excluded"
+        print(f"  {verb} {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
     (out / "clean_summary.json").write_text(json.dumps(s, indent=2), encoding="utf-8")
     print(f"wrote responses, respondents and exclusions to {out}")
     return 0

@@ -24,6 +24,7 @@ REASON_TEXT = {
     "no_substantive_answer": "No substantive answer to any question",
     "invalid_value": "Answer outside the scale or unreadable",
     "self_rating": "Rated own profession where the question does not ask for it",
+    "unknown_role_level": "Role level not in the codebook (respondent kept, role not stated)",
 }
 
 

@@ -113,3 +113,22 @@ def test_grouped_adjustment_matches_statsmodels_per_family(method):
     for g in range(5):
         sel = groups == g
         np.testing.assert_allclose(got[sel], multipletests(p[sel], method=method)[1])
+
+
+def test_between_rater_groups_for_one_target(codebook):
+    # Target GPs: ASC raters 3 of 4 agree, hospital raters 1 of 4.
+    rows = [("asc", c) for c in (4, 3, 3, 1)] + [("hospital", c) for c in (3, 2, 1, 1)]
+    df = pd.DataFrame({"group": [r[0] for r in rows], "question": "trust", "item": "gp",
+                       "code": pd.array([r[1] for r in rows], dtype="Int8"), "status": "valid"})  # fmt: skip
+    from hsc_research.stats.gaps import between_raters
+
+    out = between_raters(df, codebook, "trust").iloc[0]
+    assert (out["rater1"], out["rater2"], out["k1"], out["n1"], out["k2"], out["n2"]) == (
+        "asc",
+        "hospital",
+        3,
+        4,
+        1,
+        4,
+    )
+    assert out["ci_low"] == pytest.approx(diff_proportions([3], [4], [1], [4]).loc[0, "ci_low"])
