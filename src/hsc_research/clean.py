@@ -6,7 +6,8 @@ answer cell (one per respondent and item): :func:`accounting` checks
 raw = kept + excluded for both, and :func:`clean` refuses to return tables that fail it.
 
 Respondent-level exclusions, in the order they are tested (a respondent gets the first
-that applies): ``missing_respondent_id``, ``unknown_site``, ``unknown_profession``,
+that applies): ``test_response`` (a preview or test submission, flagged by the
+export's mapping), ``missing_respondent_id``, ``unknown_site``, ``unknown_profession``,
 ``invalid_wave``, ``duplicate_submission`` (an earlier submission by the same
 respondent id; the latest is kept), ``no_substantive_answer``.
 Answer-level exclusions: ``invalid_value`` (fits no level of the scale: out of range,
@@ -29,7 +30,11 @@ from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categ
 from hsc_research.scales import STATUS_CODE as S
 from hsc_research.sites import sites_from_data
 
+#: Boolean column a mapping adds to flag preview and test submissions.
+TEST_FLAG = "test_response"
+
 RESPONDENT_REASONS = (
+    "test_response",
     "missing_respondent_id",
     "unknown_site",
     "unknown_profession",
@@ -154,6 +159,9 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
         value[hit] = np.asarray(vals, dtype=object)[hit] if vals is not None else None
         detail[hit] = text
 
+    if TEST_FLAG in raw:
+        exclude(raw[TEST_FLAG].to_numpy(dtype=bool), "test_response", None, None,
+                "a preview or test submission (the mapping's exclude rule)")  # fmt: skip
     rid = raw["respondent_id"].str.strip()
     exclude(rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy(), "missing_respondent_id",
             "respondent_id", None, "no respondent id; the survey tool should always set one")  # fmt: skip

@@ -1,4 +1,4 @@
-"""Command line: ``hsc-research synth | clean | build``.
+"""Command line: ``hsc-research synth | clean | validate | map | aggregate | build``.
 
 Every user-facing failure prints one line (``hsc-research: error: ...``) and exits
 non-zero; tracebacks are for bugs only.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from hsc_research import __version__
 from hsc_research.config import DEFAULT_SEED, MIN_CELL, project_paths
 from hsc_research.errors import HscError
+from hsc_research.ingest.layouts import LAYOUTS
 
 
 def _range(text: str) -> tuple[int, int]:
@@ -91,6 +93,28 @@ def _parser() -> argparse.ArgumentParser:
         help="site register CSV with site_id, site_name (default data/raw/sites.csv if present)",
     )
     c.add_argument("--out", type=Path, default=None, help="output folder (default data/processed/)")
+    _export_options(c)
+    c.add_argument(
+        "--keep-free-text",
+        action="store_true",
+        help="keep free-text answers in free_text.parquet (no report reads it; default: drop)",
+    )
+
+    v = sub.add_parser(
+        "validate", help="check an export against its mapping without writing anything"
+    )
+    v.add_argument("export", type=Path, help="the export file (CSV, XLSX or SAV)")
+    _export_options(v)
+    v.add_argument(
+        "--sites-register", type=Path, default=None, help="site register CSV (site_id, site_name)"
+    )
+
+    m = sub.add_parser("map", help="draft a mapping for an export")
+    m.add_argument("--suggest", type=Path, required=True, metavar="EXPORT", help="the export")
+    m.add_argument("--layout", choices=LAYOUTS, default=None, help="override the detected layout")
+    m.add_argument(
+        "--out", type=Path, default=None, help="write the mapping here (default: print it)"
+    )
 
     a = sub.add_parser(
         "aggregate", help="compute every report table into data/processed/aggregates/"
@@ -121,6 +145,23 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _export_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mapping", type=Path, default=None, help="mapping YAML (needed unless template layout)"
+    )
+    p.add_argument("--layout", choices=LAYOUTS, default=None, help="override the detected layout")
+
+
+def _register(paths, given: Path | None):
+    from hsc_research.sites import read_site_register
+
+    if given and not given.is_file():
+        raise HscError(f"{given}: site register not found")
+    return read_site_register(
+        given or (paths.sites_register if paths.sites_register.is_file() else None)
+    )
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from hsc_research import synth
     from hsc_research.instrument import load_codebook
@@ -137,24 +178,32 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from hsc_research import clean, ingest
+    from hsc_research import clean
     from hsc_research.instrument import load_codebook
-    from hsc_research.sites import read_site_register
+    from hsc_research.mapping import read_mapped
 
     paths = project_paths(args.root)
     codebook = load_codebook(args.codebook)
     source = args.input or paths.raw_export
-    register = args.sites_register or (
-        paths.sites_register if paths.sites_register.is_file() else None
-    )
-    if args.sites_register and not args.sites_register.is_file():
-        raise HscError(f"{args.sites_register}: site register not found")
-    raw = ingest.read_template(source, codebook)
-    result = clean.clean(raw, codebook, read_site_register(register))
+    sites = _register(paths, args.sites_register)
+    raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout)
+    result = clean.clean(frame, codebook, sites)
+    s = result.summary()
+    if s["kept_respondents"] == 0:
+        reasons = ", ".join(f"{k} {v['records']}" for k, v in s["by_reason"].items())
+        raise HscError(f"{source}: no respondent could be kept ({reasons}); "
+                       f"run `hsc-research validate {source}` for details")  # fmt: skip
     out = args.out or paths.processed
     clean.write_tables(result, out)
-    s = result.summary()
-    print(f"cleaned {source}")
+    text_path = out / "free_text.parquet"
+    text_path.unlink(missing_ok=True)  # never leave an earlier run's free text behind
+    if args.keep_free_text:
+        kept = free_text[free_text["raw_row"].isin(result.respondents["raw_row"])]
+        kept.to_parquet(text_path, index=False)
+        print(f"kept {len(kept)} free-text answers in {text_path} (no report reads them)")
+    print(f"cleaned {source} ({raw.layout} layout)")
+    if raw.dropped:
+        print(f"  dropped identifying columns: {', '.join(raw.dropped)}")
     print(
         f"  respondents: {s['raw_rows']} raw = {s['kept_respondents']} kept + {s['excluded_respondents']} excluded"
     )
@@ -166,6 +215,38 @@ def cmd_clean(args: argparse.Namespace) -> int:
         print(f"  {verb} {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
     (out / "clean_summary.json").write_text(json.dumps(s, indent=2), encoding="utf-8")
     print(f"wrote responses, respondents and exclusions to {out}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from hsc_research.instrument import load_codebook
+    from hsc_research.validate import validate
+
+    paths = project_paths(args.root)
+    codebook = load_codebook(args.codebook)
+    outcome = validate(args.export, codebook, args.mapping, args.layout,
+                       _register(paths, args.sites_register))  # fmt: skip
+    for line in outcome.lines:
+        print(line)
+    if not outcome.ok:
+        print(f"cannot be cleaned: {outcome.reason}")
+        return 1
+    print("can be cleaned")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from hsc_research.instrument import load_codebook
+    from hsc_research.suggest import suggest_mapping
+
+    codebook = load_codebook(args.codebook)
+    text, summary = suggest_mapping(args.suggest, codebook, args.layout)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote a suggested mapping to {args.out}: {summary}")
+        print("check every line marked CHECK or TODO, then pass it with --mapping")
+    else:
+        print(text, end="")
     return 0
 
 
@@ -196,7 +277,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-COMMANDS = {"synth": cmd_synth, "clean": cmd_clean, "aggregate": cmd_aggregate, "build": cmd_build}
+COMMANDS = {
+    "synth": cmd_synth,
+    "clean": cmd_clean,
+    "validate": cmd_validate,
+    "map": cmd_map,
+    "aggregate": cmd_aggregate,
+    "build": cmd_build,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +298,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hsc-research: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line for the user, the traceback on request
+        if os.environ.get("HSC_RESEARCH_DEBUG"):
+            raise
+        print(
+            f"hsc-research: internal error: {type(exc).__name__}: {exc}; this is a bug, "
+            "please report it with the command you ran (HSC_RESEARCH_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,8 @@
-"""Reading raw survey exports into a wide frame of text cells.
+"""The package's own template layout, read fast (exports of a million rows).
 
-Today this reads the package's own template layout (CSV, one row per respondent, one
-column per item named ``<question>.<item>``). Every cell is read as text, exactly as
+CSV in UTF-8, comma-separated, one row per respondent, one column per item named
+``<question>.<item>``; :mod:`hsc_research.ingest` falls back to its general reader for
+any other encoding or delimiter. Every cell is read as text, exactly as
 written: nothing is turned into a missing value except a truly empty cell, so that an
 Excel error such as ``#N/A`` is logged as an invalid answer instead of vanishing.
 """
@@ -15,14 +16,31 @@ import pandas as pd
 import pyarrow as pa
 
 from hsc_research.errors import InputError
+from hsc_research.ingest.layouts import REQUIRED_FIELDS
 from hsc_research.instrument import Codebook
 
-#: Respondent fields of the template layout; the first four are required.
-REQUIRED_FIELDS = ("respondent_id", "site", "wave", "profession")
-OPTIONAL_FIELDS = ("role_level", "submitted_at")
+#: Bytes read to decide whether the fast reader applies.
+_HEAD_BYTES = 65536
 
 
-def read_template(path: str | Path, codebook: Codebook) -> pd.DataFrame:
+def template_head_ok(path: Path) -> bool:
+    """Whether ``path`` starts like a UTF-8, comma-separated template export."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD_BYTES)
+    except OSError:
+        return False
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
+        return False
+    first = head.split(b"\n", 1)[0]
+    try:
+        names = next(csv.reader([first.decode("utf-8-sig")]))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return False
+    return set(REQUIRED_FIELDS) <= {n.strip() for n in names}
+
+
+def read_template(path: str | Path, codebook: Codebook | None) -> pd.DataFrame:
     """Read a template-layout CSV export.
 
     Parameters
@@ -30,7 +48,8 @@ def read_template(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     path
         The export file (UTF-8, with or without a byte-order mark).
     codebook
-        Gives the item columns the file must have.
+        Gives the item columns the file must have (``None``: checked later, by the
+        caller).
 
     Returns
     -------
@@ -67,7 +86,9 @@ def read_template(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
 
-    _check_columns(df, path, codebook)
+    _check_duplicates(path)
+    if codebook is not None:
+        check_columns([str(c).strip() for c in df.columns], path, codebook)
     if df.empty:
         raise InputError(f"{path}: header only, no respondents; export the responses too")
     df.columns = [c.strip() for c in df.columns]
@@ -79,8 +100,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _check_columns(df: pd.DataFrame, path: Path, codebook: Codebook) -> None:
-    names = [str(c).strip() for c in df.columns]
+def _check_duplicates(path: Path) -> None:
     # pandas renames a repeated header "x" to "x.1"; the raw header tells the truth.
     with open(path, encoding="utf-8-sig", newline="") as fh:
         header = next(csv.reader(fh))
@@ -89,6 +109,10 @@ def _check_columns(df: pd.DataFrame, path: Path, codebook: Codebook) -> None:
         if name in seen:
             raise InputError(f"{path}: column {name!r} appears twice; keep one of them")
         seen.add(name)
+
+
+def check_columns(names: list[str], path: Path, codebook: Codebook) -> None:
+    """Refuse a template export without its required fields and item columns."""
     missing = [c for c in REQUIRED_FIELDS if c not in names]
     missing += [it.column for it in codebook.items if it.column not in names]
     if missing:
