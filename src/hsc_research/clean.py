@@ -112,10 +112,12 @@ def parse_dates(values: pd.Series) -> pd.Series:
     ISO is tried first so that 2019-05-04 is never read as the 5th of April; what is
     left is read day first. Unparseable cells become NaT.
     """
-    iso = pd.to_datetime(values, errors="coerce", format="ISO8601")
+    # One resolution whatever the input form, so tables from different exports compare.
+    iso = pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[us]")
     rest = iso.isna() & values.notna()
     if rest.any():
-        iso[rest] = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
+        uk = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
+        iso[rest] = uk.astype("datetime64[us]")
     return iso
 
 
