@@ -106,6 +106,15 @@ def accounting(result: CleanResult) -> tuple[bool, bool]:
     return rows_ok, answers_ok
 
 
+def nothing_kept(result: CleanResult, source: object) -> str | None:
+    """The one-line reason a cleaning is useless (no respondent kept), else ``None``."""
+    s = result.summary()
+    if s["kept_respondents"]:
+        return None
+    reasons = ", ".join(f"{k} {v['records']}" for k, v in s["by_reason"].items())
+    return f"{source}: no respondent could be kept ({reasons}); fix the export or its mapping"
+
+
 def parse_dates(values: pd.Series) -> pd.Series:
     """Parse ISO (2019-05-04 10:00) and UK day-first (04/05/2019 10:00) timestamps.
 

@@ -189,10 +189,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout)
     result = clean.clean(frame, codebook, sites)
     s = result.summary()
-    if s["kept_respondents"] == 0:
-        reasons = ", ".join(f"{k} {v['records']}" for k, v in s["by_reason"].items())
-        raise HscError(f"{source}: no respondent could be kept ({reasons}); "
-                       f"run `hsc-research validate {source}` for details")  # fmt: skip
+    if reason := clean.nothing_kept(result, source):
+        raise HscError(f"{reason} (`hsc-research validate` shows why)")
     out = args.out or paths.processed
     clean.write_tables(result, out)
     text_path = out / "free_text.parquet"

@@ -253,11 +253,13 @@ def apply_mapping(
                 f"{raw.path}: column {column!r} identifies people and is dropped at ingest; "
                 f"{where} must not map it"
             )
-        if column not in data.columns:
-            raise InputError(
-                f"{raw.path}: column {column!r} named in {where} is not in the export; "
-                "check the mapping against the export's header"
-            )
+    absent = [c for c in mapping.columns_used() if c not in data.columns]
+    if absent:
+        names = ", ".join(repr(c) for c in sorted(absent))
+        raise InputError(
+            f"{raw.path}: column(s) {names} named in {where} not in the export; "
+            "check the mapping against the export's header"
+        )
     n = len(data)
     out: dict[str, Any] = {"raw_row": data["raw_row"].to_numpy()}
     for name in FIELDS:

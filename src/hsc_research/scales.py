@@ -39,8 +39,8 @@ def normalise_label(text: object) -> str:
     """Fold an answer or category label for matching.
 
     Unicode-normalises (NFKC), maps typographic dashes and quotes to ASCII, drops
-    apostrophes (so "Dont know" matches "Don't know"), collapses whitespace and
-    case-folds. Missing values become ``""``.
+    apostrophes (so "Dont know" matches "Don't know") and quotes around the whole label,
+    collapses whitespace and case-folds. Missing values become ``""``.
 
     Examples
     --------
@@ -51,7 +51,8 @@ def normalise_label(text: object) -> str:
         return ""
     s = unicodedata.normalize("NFKC", str(text)).translate(_DASHES).translate(_QUOTES)
     s = s.replace("'", "")
-    return _SPACE.sub(" ", s).strip().casefold()
+    # Quotes around a whole label are a spreadsheet artefact ('"Agree"'), not wording.
+    return _SPACE.sub(" ", s).strip().strip('"').strip().casefold()
 
 
 def _lookup(scale: Scale, non_substantive: dict[str, str]) -> dict[str, tuple[str, int]]:

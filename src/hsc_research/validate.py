@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hsc_research.clean import FIELD_REASONS, clean
+from hsc_research.clean import FIELD_REASONS, clean, nothing_kept
 from hsc_research.errors import HscError
 from hsc_research.instrument import Codebook
 from hsc_research.mapping import read_mapped
@@ -108,7 +108,6 @@ def validate(
         f"{s['excluded_respondents']} excluded; answers {s['raw_answers']} raw = "
         f"{s['kept_answers']} kept + {s['excluded_answers']} excluded"
     )
-    if s["kept_respondents"] == 0:
-        return Validation(False, out, f"{raw.path}: no respondent would be kept; see the "
-                          "exclusions above")  # fmt: skip
+    if reason := nothing_kept(result, raw.path):
+        return Validation(False, out, reason)
     return Validation(True, out)

@@ -73,8 +73,8 @@ def detect(grid: Grid) -> str:
     folded = {c.casefold() for c in first}
     second = rows[1] if len(rows) > 1 else []
     third = rows[2] if len(rows) > 2 else []
-    if set(REQUIRED_FIELDS) <= set(first):
-        return "template"
+    if {"respondent_id", "site"} <= set(first):
+        return "template"  # missing fields are named by the template column check
     if _cell(rows[0], 0) == "V1" and _cell(second, 0).casefold() == "responseid":
         return "qualtrics_legacy"
     if {"responseid", "startdate"} <= folded or "responseid" in folded:
