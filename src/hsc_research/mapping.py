@@ -87,6 +87,16 @@ def identity_mapping(codebook: Codebook, columns: list[str]) -> Mapping:
     )
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML without YAML 1.1's yes/no/on/off booleans: "Yes" and "No" are answer labels."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _text(value: Any) -> str:
     """A YAML scalar as the text an export cell would hold (YAML reads 1 as int)."""
     if isinstance(value, bool):
@@ -108,7 +118,7 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
     if not path.is_file():
         raise InputError(f"{path}: mapping not found; draft one with `hsc-research map --suggest`")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""

@@ -1,0 +1,130 @@
+"""Mappings: YAML checks with one-line errors, and the translation to the template layout."""
+
+from __future__ import annotations
+
+import pytest
+
+from hsc_research.errors import InputError
+from hsc_research.ingest import read_export
+from hsc_research.mapping import apply_mapping, load_mapping
+
+MINIMAL = """
+fields: {respondent_id: id, site: site, wave: {value: 2019}, profession: job}
+items: {t1: trust.asc, r1: relationships.gp}
+"""
+
+
+def _mapping(tmp_path, codebook, text=MINIMAL, extra=""):
+    path = tmp_path / "m.yaml"
+    path.write_text(text + extra, encoding="utf-8")
+    return load_mapping(path, codebook)
+
+
+def _export(tmp_path, body: str):
+    path = tmp_path / "e.csv"
+    path.write_text("id,site,job,t1,r1\n" + body, encoding="utf-8")
+    return read_export(path, "plain")
+
+
+def _error(tmp_path, codebook, extra: str) -> str:
+    with pytest.raises(InputError) as info:
+        _mapping(tmp_path, codebook, extra=extra)
+    assert "\n" not in str(info.value) and "m.yaml" in str(info.value)
+    return str(info.value)
+
+
+def test_constant_wave_is_given_to_every_respondent(tmp_path, codebook):
+    raw = _export(tmp_path, "A,North,GPs,Agree,4\nB,North,GPs,Agree,5\n")
+    frame, _ = apply_mapping(raw, _mapping(tmp_path, codebook), codebook)
+    assert frame["wave"].tolist() == ["2019", "2019"]
+
+
+def test_unmapped_codebook_items_are_blank(tmp_path, codebook):
+    raw = _export(tmp_path, "A,North,GPs,Agree,4\n")
+    frame, _ = apply_mapping(raw, _mapping(tmp_path, codebook), codebook)
+    assert frame["trust.gp"].isna().all() and frame["trust.asc"].tolist() == ["Agree"]
+
+
+def test_local_answer_wordings_become_codebook_labels(tmp_path, codebook):
+    extra = 'answers: {agree4: {"Agree strongly": Strongly agree}, rating5: {"5 - Strong": 5}}\n'
+    raw = _export(tmp_path, "A,North,GPs,agree  STRONGLY,5 - Strong\n")
+    frame, _ = apply_mapping(raw, _mapping(tmp_path, codebook, extra=extra), codebook)
+    assert frame[["trust.asc", "relationships.gp"]].values.tolist() == [
+        ["Strongly agree", "5 (strong)"]
+    ]
+
+
+def test_field_values_are_translated(tmp_path, codebook):
+    extra = "values: {profession: {GP: gp}}\n"
+    raw = _export(tmp_path, "A,North,GP,Agree,4\n")
+    frame, _ = apply_mapping(raw, _mapping(tmp_path, codebook, extra=extra), codebook)
+    assert frame["profession"].tolist() == ["gp"]
+
+
+def test_numeric_codes_on_a_worded_scale_are_refused(tmp_path, codebook):
+    raw = _export(tmp_path, "A,North,GPs,3,4\nB,North,GPs,1,4\n")
+    with pytest.raises(InputError, match=r"column 't1' \(trust.asc\) holds numeric codes \[1, 3\]"):
+        apply_mapping(raw, _mapping(tmp_path, codebook), codebook)
+
+
+def test_numeric_codes_mapped_under_answers_are_accepted(tmp_path, codebook):
+    extra = "answers: {agree4: {1: Strongly disagree, 3: Agree}}\n"
+    raw = _export(tmp_path, "A,North,GPs,3,4\nB,North,GPs,1,4\n")
+    frame, _ = apply_mapping(raw, _mapping(tmp_path, codebook, extra=extra), codebook)
+    assert frame["trust.asc"].tolist() == ["Agree", "Strongly disagree"]
+
+
+def test_layout_mismatch_is_refused(tmp_path, codebook):
+    raw = _export(tmp_path, "A,North,GPs,Agree,4\n")
+    with pytest.raises(InputError, match="the export is plain but .* is for qualtrics"):
+        apply_mapping(raw, _mapping(tmp_path, codebook, extra="layout: qualtrics\n"), codebook)
+
+
+def test_exclude_rule_flags_rows(tmp_path, codebook):
+    path = tmp_path / "e.csv"
+    path.write_text(
+        "id,site,job,t1,r1,Status\nA,N,GPs,Agree,4,Survey Preview\nB,N,GPs,Agree,4,IP Address\n"
+    )
+    mapping = _mapping(
+        tmp_path, codebook, extra="exclude: {column: Status, values: [Survey Preview]}\n"
+    )
+    frame, _ = apply_mapping(read_export(path, "plain"), mapping, codebook)
+    assert frame["test_response"].tolist() == [True, False]
+
+
+def test_unknown_top_level_key(tmp_path, codebook):
+    assert "colums: unknown key" in _error(tmp_path, codebook, "colums: {}\n")
+
+
+def test_item_that_is_not_in_the_codebook(tmp_path, codebook):
+    text = MINIMAL.replace("trust.asc", "trust.porters")
+    with pytest.raises(InputError, match=r"items.t1: .trust.porters. is not a codebook item"):
+        _mapping(tmp_path, codebook, text=text)
+
+
+def test_required_field_missing(tmp_path, codebook):
+    text = MINIMAL.replace("profession: job", "")
+    with pytest.raises(InputError, match="fields: missing profession"):
+        _mapping(tmp_path, codebook, text=text.replace(", }", "}"))
+
+
+def test_answer_target_not_on_the_scale(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "answers: {agree4: {Yes: Sometimes}}\n")
+    assert "answers.agree4.Yes: 'Sometimes' is not a label of that scale" in msg
+
+
+def test_profession_value_not_in_the_codebook(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "values: {profession: {Porter: porters}}\n")
+    assert "values.profession.Porter: 'porters' is not a codebook profession" in msg
+
+
+def test_invalid_yaml_names_the_line(tmp_path, codebook):
+    path = tmp_path / "m.yaml"
+    path.write_text("fields:\n  site: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"m.yaml: not valid YAML at line \d"):
+        load_mapping(path, codebook)
+
+
+def test_yes_and_no_stay_labels_not_booleans(tmp_path, codebook):
+    mapping = _mapping(tmp_path, codebook, extra="answers: {agree4: {Yes: Agree, No: Disagree}}\n")
+    assert mapping.answers["agree4"] == {"yes": "Agree", "no": "Disagree"}
