@@ -68,7 +68,9 @@ def read_grid(path: str | Path) -> Grid:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: file not found; check the path")
+        raise InputError(
+            f"{path}: file not found; check the path (`hsc-research synth` makes a demo export)"
+        )
     try:
         data = path.read_bytes()
     except OSError as exc:
