@@ -39,7 +39,18 @@ def test_catalogue_has_at_least_thirty_files():
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_clean_outcome(name, tmp_path, capsys):
     case, out = CASES[name], tmp_path / "processed"
-    code = main(["clean", "--input", str(HERE / name), "--out", str(out), *_args(name, case)])
+    code = main(
+        [
+            "--root",
+            str(tmp_path),
+            "clean",
+            "--input",
+            str(HERE / name),
+            "--out",
+            str(out),
+            *_args(name, case),
+        ]
+    )
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err and "internal error" not in captured.err
     if "error" in case:
@@ -65,9 +76,9 @@ def test_clean_outcome(name, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_validate_agrees(name, capsys):
+def test_validate_agrees(name, tmp_path, capsys):
     case = CASES[name]
-    code = main(["validate", str(HERE / name), *_args(name, case)])
+    code = main(["--root", str(tmp_path), "validate", str(HERE / name), *_args(name, case)])
     printed = capsys.readouterr().out.strip().splitlines()
     if "error" in case:
         assert code == 1
@@ -115,7 +126,12 @@ CHECKS = {
 def test_ten_megabytes_of_garbage(tmp_path, capsys):
     path = tmp_path / "garbage.csv"
     path.write_bytes(random.Random(10).randbytes(10 * 1024 * 1024))
-    assert main(["clean", "--input", str(path), "--out", str(tmp_path / "out")]) == 2
+    assert (
+        main(
+            ["--root", str(tmp_path), "clean", "--input", str(path), "--out", str(tmp_path / "out")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "binary data at byte" in err
 
@@ -128,7 +144,7 @@ def test_real_command_line_prints_one_line(name, tmp_path):
     exe = [sys.executable, "-m", "hsc_research.cli"]
     run = subprocess.run(
         [*exe, "clean", "--input", str(HERE / name), "--out", str(tmp_path), *_args(name, case)],
-        capture_output=True, text=True, env={**os.environ, "HSC_RESEARCH_DEBUG": ""},
+        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "HSC_RESEARCH_DEBUG": ""},
     )  # fmt: skip
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr

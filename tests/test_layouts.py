@@ -96,7 +96,7 @@ def test_spreadsheet_rows_count_the_header_rows(codebook):
 @pytest.mark.parametrize(("name", "mapping", "layout"), LAYOUT_CASES)
 def test_identifying_columns_never_reach_processed(name, mapping, layout, tmp_path, capsys):
     out = tmp_path / "processed"
-    args = ["clean", "--input", str(EXPORTS / name), "--out", str(out)]
+    args = ["--root", str(tmp_path), "clean", "--input", str(EXPORTS / name), "--out", str(out)]
     assert main([*args, *(["--mapping", str(MAPPINGS / mapping)] if mapping else [])]) == 0
     written = list(out.iterdir())
     assert {p.name for p in written} >= {"responses.parquet", "respondents.parquet"}
@@ -118,7 +118,7 @@ def test_identifying_columns_are_dropped_at_read():
 
 def test_free_text_is_kept_only_when_asked(tmp_path, capsys):
     out = tmp_path / "processed"
-    args = ["clean", "--input", str(EXPORTS / "qualtrics.csv"), "--out", str(out),
+    args = ["--root", str(tmp_path), "clean", "--input", str(EXPORTS / "qualtrics.csv"), "--out", str(out),
             "--mapping", str(MAPPINGS / "qualtrics.yaml")]  # fmt: skip
     assert main(args) == 0
     assert not (out / "free_text.parquet").exists()
