@@ -78,15 +78,6 @@ class Mapping:
         return used
 
 
-def identity_mapping(codebook: Codebook, columns: list[str]) -> Mapping:
-    """The mapping a template-layout export implies: every name is the codebook's."""
-    fields = {f: FieldSource(column=f) for f in FIELDS if f in columns}
-    items = {it.column: it.column for it in codebook.items if it.column in columns}
-    return Mapping(
-        None, "template", fields, items, free_text=[c for c in ("comment",) if c in columns]
-    )
-
-
 class _Loader(yaml.SafeLoader):
     """YAML without YAML 1.1's yes/no/on/off booleans: "Yes" and "No" are answer labels."""
 

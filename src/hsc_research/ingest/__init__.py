@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from hsc_research.errors import InputError
-from hsc_research.ingest.files import EXCEL_SUFFIXES, SPSS_SUFFIXES, Grid, read_grid
+from hsc_research.ingest.files import Grid, read_grid
 from hsc_research.ingest.layouts import LAYOUTS, Column, detect, parse_header
 from hsc_research.ingest.privacy import is_identifying
 from hsc_research.ingest.template import read_template, template_head_ok
@@ -145,8 +145,3 @@ def _apply_value_labels(grid: Grid, columns: list[Column], data: pd.DataFrame) -
         elif data[c.key].dropna().str.fullmatch(r"-?\d+(\.\d+)?").all():
             unlabelled.append(c.key)
     return unlabelled
-
-
-def is_spreadsheet(path: Path) -> bool:
-    """Whether a path is read as a workbook or SPSS file rather than as text."""
-    return path.suffix.casefold() in (*EXCEL_SUFFIXES, *SPSS_SUFFIXES)
