@@ -91,7 +91,7 @@ def test_site_vs_rest_rows_for_every_site_and_indicator(tables, codebook):
     svr = t["site_vs_rest"]
     n_sites = cleaned.respondents["site"].nunique()
     assert len(svr) == n_sites * len(codebook.indicators) * 2
-    assert set(svr["correction"]) == {"Holm"}
+    assert set(svr["correction"]) == {"Bonferroni"}
 
 
 def test_every_table_has_a_scope_with_national_rows(tables):

@@ -127,9 +127,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--correction",
-        choices=["holm", "fdr_bh"],
-        default="holm",
-        help="multiple-testing correction (default holm; fdr_bh = Benjamini-Hochberg)",
+        choices=["bonferroni", "none"],
+        default="bonferroni",
+        help="intervals for a table's family of comparisons: bonferroni (default; "
+        "level 1 - 0.05/m for m comparisons, so a flag always agrees with its interval) or none",
     )
 
     b = sub.add_parser("build", help="build every site report, the national report and the index")

@@ -19,7 +19,7 @@ def run_aggregate(
     paths: Paths,
     codebook: str | Path | None = None,
     min_cell: int = MIN_CELL,
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> tuple[float, dict[str, pd.DataFrame]]:
     """Read the cleaned tables, compute every aggregate and write them; returns the
     seconds taken and the tables."""
