@@ -132,4 +132,8 @@ def test_sites_differ_in_trust_across_the_line(national):
     d19, _ = national
     t = d19[(d19["question"] == "trust") & (d19["group"] == "hospital") & (d19["target"] == "asc")]
     table = pd.crosstab(t["site"], t["code"].isin((3, 4)))
-    assert chi2_contingency(table).pvalue < 0.01
+    assert chi2_contingency(table).pvalue < 0.05
+    # ... but as organisations do, not implausibly: the old generator spread hospital
+    # trust in ASC from 15% to 69%; sampling alone spreads 12 sites of ~80 by ~17 points.
+    share = table[True] / table.sum(axis=1)
+    assert share.max() - share.min() < 0.50
