@@ -94,7 +94,9 @@ def test_validate_agrees(name, tmp_path, capsys):
 def _windows_1252_text(out, exclusions):
     # The curly apostrophe (byte 0x92) was read as "Don't know", not as an invalid answer.
     responses = pd.read_parquet(out / "responses.parquet")
-    cell = responses[(responses["respondent_id"] == "P1") & (responses["item"] == "asc")
+    respondents = pd.read_parquet(out / "respondents.parquet")
+    p1 = respondents.loc[respondents["raw_row"] == 2, "respondent_id"].item()  # ids are pseudonyms
+    cell = responses[(responses["respondent_id"] == p1) & (responses["item"] == "asc")
                      & (responses["question"] == "trust")]  # fmt: skip
     assert cell["status"].astype(str).tolist() == ["dont_know"]
 
@@ -105,7 +107,7 @@ def _invalid_value_in_row_3(out, exclusions):
 
 def _latest_submission_kept(out, exclusions):
     respondents = pd.read_parquet(out / "respondents.parquet")
-    p1 = respondents[respondents["respondent_id"] == "P1"]
+    p1 = respondents[respondents["raw_row"].isin([2, 3])]  # P1's rows; ids are pseudonyms
     assert p1["site_name"].tolist() == ["Northshire"]  # 2 May beats 1 May, whatever the order
     assert exclusions["raw_row"].tolist() == [3]
 
