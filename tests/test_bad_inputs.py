@@ -117,11 +117,29 @@ def _safe_site_ids(out, exclusions):
     assert all(re.fullmatch(r"[a-z0-9-]+", s) for s in respondents["site"].astype(str))
 
 
+def _row_2_is_the_duplicate(out, exclusions):
+    assert exclusions[["raw_row", "detail"]].values.tolist() == [
+        [2, "earlier submission; kept raw row 4"]
+    ]
+
+
+def _no_email_in_processed(out, exclusions):
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()  # a parquet file may hold the byte "@" by chance
+            assert not any(mark in data for mark in (b"example.net", b"alice", b"carol")), path
+    for table in ("responses", "respondents", "exclusions"):
+        ids = pd.read_parquet(out / f"{table}.parquet")["respondent_id"].astype(str)
+        assert ids.str.fullmatch(r"[0-9a-f]{16}").all(), table
+
+
 CHECKS = {
     "windows_1252_text": _windows_1252_text,
     "invalid_value_in_row_3": _invalid_value_in_row_3,
     "latest_submission_kept": _latest_submission_kept,
     "safe_site_ids": _safe_site_ids,
+    "row_2_is_the_duplicate": _row_2_is_the_duplicate,
+    "no_email_in_processed": _no_email_in_processed,
 }
 
 
