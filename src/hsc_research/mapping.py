@@ -20,6 +20,7 @@ codebook item, and translates local wordings of answers and fields into the code
       agree4: {Agree strongly: Strongly agree, 1: Strongly disagree}   # scale, or `all`
     free_text: [Q9]              # kept only with --keep-free-text, in its own table
     exclude: {column: Status, values: [Survey Preview]}  # logged as test_response
+    duplicates: {key: [respondent_id, wave, site]}  # optional; what makes a duplicate
 
 :func:`apply_mapping` turns a read export into the template-layout frame that
 :func:`hsc_research.clean.clean` takes, so every layout is cleaned by the same code.
@@ -35,7 +36,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hsc_research.clean import TEST_FLAG
+from hsc_research.clean import DUPLICATE_KEY, DUPLICATE_KEY_ATTR, SOURCE_ATTR, TEST_FLAG
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport
 from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
@@ -44,7 +45,8 @@ from hsc_research.instrument import Codebook
 from hsc_research.scales import normalise_label
 
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
-_TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude"}
+_TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude",
+             "duplicates"}  # fmt: skip
 
 
 @dataclass
@@ -68,6 +70,8 @@ class Mapping:
     free_text: list[str] = field(default_factory=list)
     exclude_column: str | None = None
     exclude_values: list[str] = field(default_factory=list)
+    #: Fields naming one respondent among submissions (``duplicates: {key: [...]}``).
+    duplicate_key: tuple[str, ...] = DUPLICATE_KEY
 
     def columns_used(self) -> set[str]:
         """Every export column the mapping reads."""
@@ -191,7 +195,25 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
         path, layout, fields, items, values, answers, free_text,
         exclude_column=_text(exclude["column"]) if exclude else None,
         exclude_values=[_text(v) for v in exclude.get("values", [])] if exclude else [],
+        duplicate_key=_duplicate_key(doc.get("duplicates"), fail),
     )  # fmt: skip
+
+
+def _duplicate_key(spec: Any, fail: Any) -> tuple[str, ...]:
+    """``duplicates: {key: [respondent_id, ...]}``: which fields make two submissions
+    the same respondent (default id, wave and site)."""
+    if spec is None:
+        return DUPLICATE_KEY
+    allowed = ", ".join(DUPLICATE_KEY)
+    key = spec.get("key") if isinstance(spec, dict) and set(spec) == {"key"} else None
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        raise fail("duplicates", f"give {{key: [respondent_id, ...]}} with fields from {allowed}")
+    bad = [k for k in key if k not in DUPLICATE_KEY]
+    if bad:
+        raise fail("duplicates.key", f"{bad[0]!r} cannot be part of the key; use {allowed}")
+    if "respondent_id" not in key or len(set(key)) != len(key):
+        raise fail("duplicates.key", "must list respondent_id, and each field once")
+    return tuple(k for k in DUPLICATE_KEY if k in key)
 
 
 def _answer_targets(codebook: Codebook, scale_id: str) -> dict[str, str]:
@@ -287,6 +309,7 @@ def apply_mapping(
         flag = data[mapping.exclude_column].map(lambda v: normalise_label(v) in wanted)
         out[TEST_FLAG] = flag.to_numpy(dtype=bool)
     frame = pd.DataFrame(out)
+    frame.attrs[DUPLICATE_KEY_ATTR] = mapping.duplicate_key  # read by clean()
     text_cols = pd.DataFrame({"raw_row": frame["raw_row"], "respondent_id": frame["respondent_id"]})
     for c in mapping.free_text:
         text_cols[c] = data[c].to_numpy()
@@ -361,4 +384,5 @@ def read_mapped(
     mapping = load_mapping(mapping_path, codebook) if mapping_path else None
     raw = read_export(path, layout or (mapping.layout if mapping else None))
     frame, free_text = prepare(raw, mapping, codebook)
+    frame.attrs[SOURCE_ATTR] = str(raw.path)  # clean() names the export in its errors
     return raw, mapping, frame, free_text

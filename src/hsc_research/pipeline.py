@@ -11,6 +11,7 @@ import pandas as pd
 from hsc_research import aggregate
 from hsc_research.clean import read_tables
 from hsc_research.config import MIN_CELL, Paths
+from hsc_research.errors import InputError
 from hsc_research.instrument import load_codebook
 from hsc_research.provenance import CLEANED_TABLES, data_hash
 
@@ -27,8 +28,23 @@ def run_aggregate(
     cb = load_codebook(codebook)
     cleaned = read_tables(paths.processed)
     tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
-    meta = aggregate.metadata(cleaned, cb, min_cell, correction, data_hash(paths.processed))
-    aggregate.write(tables, paths.aggregates, meta)
+    try:
+        digest = data_hash(paths.processed)
+    except OSError as exc:
+        raise InputError(
+            f"{exc.filename or paths.processed}: cannot read the cleaned tables "
+            f"({exc.strerror}); re-run hsc-research clean"
+        ) from None
+    meta = aggregate.metadata(cleaned, cb, min_cell, correction, digest)
+    try:
+        aggregate.write(tables, paths.aggregates, meta)
+    except OSError as exc:
+        # A read-only data/processed or a full disk is the machine's state, not a bug.
+        raise InputError(
+            f"{exc.filename or paths.aggregates}: cannot write the aggregates "
+            f"({exc.strerror or exc}); make {paths.processed} writable or free disk space, "
+            "then run hsc-research aggregate again"
+        ) from None
     return time.perf_counter() - start, tables
 
 

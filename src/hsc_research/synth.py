@@ -236,6 +236,7 @@ def generate(
     r_eff = rng.normal(0, RESPONDENT_SD, size=n)
     first_wave = np.asarray(resp["wave"] == min(spec.waves))
     empty = rng.random(n) < P_EMPTY_RESPONDENT
+    empty[0] &= not empty.all()  # a tiny survey keeps at least one respondent who answers
 
     prof_labels = codebook.labels("profession")
     role_labels = codebook.labels("role_level")
@@ -320,13 +321,13 @@ def make_messy(export: pd.DataFrame, codebook: Codebook, rng: np.random.Generato
         for r, c in zip(rows, cols, strict=True):
             df.iat[r, df.columns.get_loc(c)] = bad
     # Unknown sites and professions, and label variants of known professions.
-    k = max(2, n // 500)
+    k = min(max(2, n // 500), n // 4)  # a small export keeps at least half its sites known
     df.loc[df.index[rng.choice(n, k, replace=False)], "site"] = "Unknown Trust"
     df.loc[df.index[rng.choice(n, k, replace=False)], "profession"] = "Porter"
     rows = rng.choice(n, size=max(1, n // 50), replace=False)
     df.loc[df.index[rows], "profession"] = df["profession"].iloc[rows].str.upper().to_numpy()
     # Duplicate submissions: the same respondent submits again a little later.
-    dup = df.iloc[rng.choice(n, size=max(2, n // 100), replace=False)].copy()
+    dup = df.iloc[rng.choice(n, size=min(max(2, n // 100), n), replace=False)].copy()
     dup["submitted_at"] = (pd.to_datetime(dup["submitted_at"]) + pd.Timedelta(hours=2)).dt.strftime(
         "%Y-%m-%d %H:%M:%S"
     )
