@@ -179,7 +179,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)
     fig.cell_values = grid.where(~diag)
-    flat = grid.where(~diag).stack()
+    flat = grid.where(~diag).stack().dropna()
     alt = (f"{title}. Heatmap of mean ratings, raters in rows, targets in columns, own profession blank. "
            + (f"Lowest: {labels[flat.idxmin()[0]]} rating {labels[flat.idxmin()[1]]} ({fixed(flat.min(), 2)}); "
               f"highest: {labels[flat.idxmax()[0]]} rating {labels[flat.idxmax()[1]]} ({fixed(flat.max(), 2)})."
