@@ -63,11 +63,18 @@ def test_scale_dtype_is_ordered_low_to_high(codebook):
     ]
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a shared object out twice: codebooks refuse YAML anchors and aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def _broken(tmp_path, mutate):
     raw = yaml.safe_load(DEFAULT_CODEBOOK.read_text())
     mutate(raw)
     path = tmp_path / "broken.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path.write_text(yaml.dump(raw, Dumper=_NoAliasDumper))
     return path
 
 
