@@ -102,3 +102,10 @@ def test_folder_is_not_an_export(tmp_path):
 def test_device_is_not_an_export():
     with pytest.raises(InputError, match="is not a regular file"):
         check_export_file(Path("/dev/null"))
+
+
+def test_wide_header_below_a_title_line_is_refused(tmp_path):
+    path = tmp_path / "titled.csv"
+    path.write_text("Survey export 2019\n" + ",".join(f"c{i}" for i in range(20_001)) + "\n")
+    with pytest.raises(InputError, match="the header has 20,001 columns"):
+        read_grid(path)

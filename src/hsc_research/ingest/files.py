@@ -91,16 +91,16 @@ def read_grid(path: str | Path) -> Grid:
         )
     if suffix in EXCEL_SUFFIXES or data.startswith(b"PK\x03\x04"):
         grid = _read_xlsx(path)
-        _check_width(path, len(grid.rows[0]))
+        _check_width(path, _width(grid.rows))
         return grid
     if suffix in SPSS_SUFFIXES or data.startswith((b"$FL2", b"$FL3")):
         grid = _read_sav(path)
-        _check_width(path, len(grid.rows[0]))
+        _check_width(path, _width(grid.rows))
         return grid
     text, encoding = decode(data, path)
     delimiter = sniff_delimiter(text)
     grid = Grid(path, "csv", split_rows(text, delimiter, path), encoding, delimiter)
-    _check_width(path, len(grid.rows[0]) if grid.rows else 0)
+    _check_width(path, _width(grid.rows))
     return grid
 
 
@@ -137,9 +137,10 @@ def require_regular_file(path: Path, what: str = "export") -> None:
 def check_export_file(path: str | Path) -> None:
     """Check an export before any reader opens it: a regular file, not too wide.
 
-    The header's columns are counted from the first line's delimiters (an upper bound:
-    quoted delimiters count too), so a file of a hundred thousand columns is refused
-    in milliseconds instead of being parsed, or misreported as empty.
+    Counting the delimiter bytes of the first line bounds its columns from above; only a
+    line over the limit is parsed (so delimiters inside quoted names do not count). A
+    file of a hundred thousand columns is refused in milliseconds, instead of being
+    parsed or misreported as empty. :func:`read_grid` checks the rows it read as well.
 
     Raises
     ------
@@ -151,11 +152,12 @@ def check_export_file(path: str | Path) -> None:
     require_regular_file(path)
     try:
         with open(path, "rb") as fh:
+            if fh.read(8).startswith((b"PK\x03\x04", _OLE_MAGIC, b"$FL2", b"$FL3")):
+                return  # binary formats: their width is checked after reading (read_grid)
+            fh.seek(0)
             head = fh.readline(_HEADER_PROBE_BYTES)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if head.startswith((b"PK\x03\x04", _OLE_MAGIC, b"$FL2", b"$FL3")):
-        return  # binary formats: their width is checked after reading (read_grid)
     upper, delimiter = max((head.count(d.encode()) + 1, d) for d in DELIMITERS)
     if upper <= MAX_EXPORT_COLUMNS:
         return
@@ -166,6 +168,11 @@ def check_export_file(path: str | Path) -> None:
     except csv.Error:
         width = upper
     _check_width(path, width)
+
+
+def _width(rows: list[list[str]]) -> int:
+    """Cells in the widest of the rows that may be a header (a title line can come first)."""
+    return max((len(r) for r in rows[:4]), default=0)
 
 
 def _check_width(path: Path, width: int) -> None:
