@@ -268,7 +268,15 @@ def cmd_map(args: argparse.Namespace) -> int:
     codebook = load_codebook(args.codebook)
     text, summary = suggest_mapping(args.suggest, codebook, args.layout)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        if args.out.is_dir():
+            raise HscError(f"{args.out}: is a folder; give a file name, e.g. {args.out / 'mapping.yaml'}")  # fmt: skip
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise HscError(
+                f"{args.out}: cannot write the mapping ({exc.strerror}); give --out a file "
+                "in an existing folder you can write to"
+            ) from None
         print(f"wrote a suggested mapping to {args.out}: {summary}")
         print("check every line marked CHECK or TODO, then pass it with --mapping")
     else:

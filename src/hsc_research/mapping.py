@@ -28,6 +28,7 @@ codebook item, and translates local wordings of answers and fields into the code
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,10 @@ import yaml
 from hsc_research.clean import DUPLICATE_KEY, DUPLICATE_KEY_ATTR, SOURCE_ATTR, TEST_FLAG
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport
+from hsc_research.ingest.files import check_export_file, require_regular_file
 from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
 from hsc_research.ingest.template import check_columns
-from hsc_research.instrument import Codebook
+from hsc_research.instrument import AliasRefused, Codebook, StrictLoader
 from hsc_research.scales import normalise_label
 
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
@@ -82,14 +84,40 @@ class Mapping:
         return used
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML without YAML 1.1's yes/no/on/off booleans: "Yes" and "No" are answer labels."""
+class _Loader(StrictLoader):
+    """YAML without YAML 1.1's yes/no/on/off booleans ("Yes" and "No" are answer labels)
+    and without anchors or aliases."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+#: Characters YAML reads as a line break but editors and viewers may show as nothing.
+HIDDEN_BREAKS = "\u2028\u2029\x85"
+
+
+def _hidden_break(text: str) -> int | None:
+    """Line (counted by newlines) of the first hidden line break outside a quoted scalar.
+
+    A hidden break inside a comment ends the comment for YAML but not for a reader, so
+    YAML sees rules a person does not. Inside quoted scalars such characters are data.
+    """
+    if not any(ch in text for ch in HIDDEN_BREAKS):
+        return None
+    quoted = [
+        (tok.start_mark.index, tok.end_mark.index)
+        for tok in yaml.scan(text, Loader=_Loader)  # noqa: S506
+        if isinstance(tok, yaml.ScalarToken) and tok.style in ("'", '"')
+    ]
+    starts = [a for a, _ in quoted]  # tokens come in order and do not overlap
+    for pos, ch in enumerate(text):
+        if ch in HIDDEN_BREAKS:
+            k = bisect.bisect_left(starts, pos) - 1
+            if k < 0 or not quoted[k][0] < pos < quoted[k][1]:
+                return text.count("\n", 0, pos) + 1
+    return None
 
 
 def _text(value: Any) -> str:
@@ -110,14 +138,29 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
         One line naming the file and the key that is wrong.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: mapping not found; draft one with `hsc-research map --suggest`")
+    require_regular_file(path, "mapping")
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+        hidden = _hidden_break(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the mapping ({exc.strerror})") from None
+    except AliasRefused as exc:
+        raise InputError(
+            f"{path}: line {exc.line}: YAML anchors and aliases (& and *) are not allowed "
+            "in a mapping; write each value out"
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise InputError(f"{path}: not valid YAML{line}; check indentation and quotes") from None
+    if hidden is not None:
+        raise InputError(
+            f"{path}: line {hidden}: a hidden line break (U+2028, U+2029 or U+0085) outside "
+            "quotes can hide rules from a reader; delete it, or quote the text that holds it"
+        )
     if not isinstance(doc, dict):
         raise InputError(f"{path}: a mapping must be a YAML dictionary with `fields` and `items`")
 
@@ -381,6 +424,7 @@ def read_mapped(
     """Read an export and map it: ``(raw export, mapping, frame for clean, free text)``."""
     from hsc_research.ingest import read_export
 
+    check_export_file(path)  # before any reader opens it: a FIFO would block forever
     mapping = load_mapping(mapping_path, codebook) if mapping_path else None
     raw = read_export(path, layout or (mapping.layout if mapping else None))
     frame, free_text = prepare(raw, mapping, codebook)
