@@ -150,9 +150,11 @@ def finish_t(
 
     Examples
     --------
-    >>> t = pd.DataFrame({"diff": [1.0, 0.5], "se": [0.4, 0.4], "df": [30.0, 30.0]})
+    Two comparisons, so 97.5% intervals: ``0.9 - t(0.9875, 30) * 0.4 = 0.9 - 2.360 * 0.4``.
+
+    >>> t = pd.DataFrame({"diff": [0.9, 0.5], "se": [0.4, 0.4], "df": [30.0, 30.0]})
     >>> finish_t(t)[["ci_low", "significant"]].round(3).values.tolist()
-    [[-0.002, False], [-0.502, False]]
+    [[-0.044, False], [-0.444, False]]
     >>> finish_t(t, "none")["significant"].tolist()
     [True, False]
     """
