@@ -278,9 +278,24 @@ def gap_analysis(ctx: Context) -> HTML:
             _fmt_ci(lo, hi, "points")
             for lo, hi in zip(svr["std_ci_low"], svr["std_ci_high"], strict=True)
         ]
+    if "funnel" in ctx.tables:
+        fun = ctx.t("funnel").set_index("indicator")
+        words = {"within": "within the expected range",
+                 "above 95%": "above the expected range (95% limit)",
+                 "below 95%": "below the expected range (95% limit)",
+                 "above 99.8%": "well above the expected range (99.8% limit)",
+                 "below 99.8%": "well below the expected range (99.8% limit)"}  # fmt: skip
+        table["Variation between sites (funnel)"] = [
+            pd.NA if ind not in fun.index or pd.isna(fun.loc[ind, "estimate"])
+            else words.get(fun.loc[ind, "outside"], pd.NA)
+            for ind in svr["indicator"]
+        ]  # fmt: skip
     return html_table(table, f"Gap analysis, {ctx.wave}: {ctx.name} vs the rest of the sites "
                              f"(Newcombe intervals). {sentence} Standardised: both sides weighted to the "
-                             "national profession mix of the indicator's raters (Wald interval at the same level).",
+                             "national profession mix of the indicator's raters (Wald interval at the same level). "
+                             "The last column asks a different question: is this site outside the range that "
+                             "sites usually vary within (funnel limits allowing for genuine differences "
+                             "between sites)? A site can differ from the rest and still be within that range.",
                       ctx.min_cell)  # fmt: skip
 
 
