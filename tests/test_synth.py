@@ -36,7 +36,7 @@ def pct_high(df: pd.DataFrame, keys: list[str], high: tuple[int, ...]) -> pd.Ser
 def test_default_shape(codebook):
     export, sites = synth.generate(codebook)
     per_site_wave = export.groupby(["site", "wave"]).size()
-    assert len(sites) == 12 and sorted(export["wave"].unique()) == [2014, 2019]
+    assert len(sites) == 12 and sorted(export["wave"].unique()) == [2014, 2017, 2019]
     assert per_site_wave.between(120, 400).all()
     assert list(export.columns[:6]) == [
         "respondent_id",

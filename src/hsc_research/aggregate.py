@@ -319,6 +319,11 @@ def aggregate(
     )
     if len(waves) >= 2:
         out["indicator_change"] = _indicator_change(ind_table, waves[-2], waves[-1], correction)
+        # The trend over every wave: the first wave against the latest, one family a scope.
+        out["indicator_trend"] = _indicator_change(ind_table, waves[0], waves[-1], correction)
+    out["role_levels"], out["role_gaps"] = _role_levels(
+        responses, codebook, ind_table, min_cell, correction
+    )
 
     out["ordinal_model"] = _ordinal(cleaned, codebook, waves, min_cell)
 
@@ -328,6 +333,90 @@ def aggregate(
 
     out["bases"] = b.assign(n=b["n"].astype("Int64").mask(b["hidden"]))
     return out
+
+
+#: Role-level comparisons the reports show: each against frontline staff.
+ROLE_COMPARISONS = (("senior_leader", "frontline"), ("manager", "frontline"))
+NOT_STATED = "not_stated"
+
+
+def _role_levels(
+    responses: pd.DataFrame,
+    codebook: Codebook,
+    ind_table: pd.DataFrame,
+    min_cell: int,
+    correction: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Headline indicators by role level, and each role level against frontline staff.
+
+    Disclosure: role levels (with "not stated") add up to the indicator's base, and sites
+    add up to the nation, so both links go through :func:`suppress_linked`; an indicator
+    already hidden in the indicators table hides its role levels too.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        ``role_levels``: ``scope, wave, indicator, label, role_level, n, k, estimate,
+        ci_low, ci_high, suppressed``. ``role_gaps``: ``scope, wave, indicator, label,
+        role1, role2`` and the difference columns (role1 minus role2), one family per
+        scope and wave (every comparison of the table).
+    """
+    rl = responses["role_level"]
+    if NOT_STATED not in rl.cat.categories:
+        rl = rl.cat.add_categories(NOT_STATED)
+    r = responses.assign(role_level=rl.fillna(NOT_STATED))
+    by_role = compare.indicator_counts(r, codebook, by=["site", "wave", "role_level"])
+    by_role = by_role.astype({"site": str, "role_level": str})
+    nat = by_role.groupby(["wave", "indicator", "role_level"], observed=True)[["n", "k"]].sum()
+    nat = nat.reset_index().assign(site=NATIONAL)
+    t = pd.concat([by_role, nat], ignore_index=True).rename(columns={"site": "scope"})
+    roles = [x.id for x in codebook.role_levels] + [NOT_STATED]
+    keys = t[["scope", "wave", "indicator"]].drop_duplicates()
+    grid = keys.merge(pd.DataFrame({"role_level": roles}), how="cross")
+    t = grid.merge(t, on=["scope", "wave", "indicator", "role_level"], how="left").fillna(
+        {"n": 0, "k": 0}
+    )
+    # Totals (the indicator's base) as cells of the same array, so the links are checked.
+    tot = t.groupby(["scope", "wave", "indicator"], sort=False)[["n", "k"]].sum().reset_index()
+    tot["role_level"] = "total"
+    cells = pd.concat([t, tot], ignore_index=True)
+    shown = ind_table.set_index(["scope", "wave", "indicator"])["suppressed"]
+    pre = shown.reindex(pd.MultiIndex.from_frame(cells[["scope", "wave", "indicator"]]))
+    families = [
+        *cells.groupby(["scope", "wave", "indicator"], sort=False).indices.values(),
+        *cells.groupby(["wave", "indicator", "role_level"], sort=False).indices.values(),
+    ]
+    status = suppress_linked(
+        cells["n"].to_numpy(), [f for f in families if len(f) > 1], min_cell,
+        hidden=pre.fillna(True).to_numpy(dtype=bool),
+    )  # fmt: skip
+    hidden = status != None  # noqa: E711
+    cells = pd.concat(
+        [cells[["scope", "wave", "indicator", "role_level"]].reset_index(drop=True),
+         proportions.from_counts(cells["k"], cells["n"])], axis=1,
+    )  # fmt: skip
+    cells["hidden"] = hidden
+    labels = {i.id: i.label for i in codebook.indicators}
+    cells.insert(3, "label", cells["indicator"].map(labels))
+    est = cells[cells["role_level"].isin([x.id for x in codebook.role_levels])]
+    est = est.reset_index(drop=True)
+    table = _mask(est.drop(columns="hidden"), est["hidden"].to_numpy(), EST)
+
+    pairs = []
+    idx = est.set_index(["scope", "wave", "indicator", "role_level"])
+    for r1, r2 in ROLE_COMPARISONS:
+        a = idx.xs(r1, level="role_level")
+        b = idx.xs(r2, level="role_level").reindex(a.index)
+        diff = gaps.diff_proportions(a["k"], a["n"], b["k"], b["n"])
+        part = pd.concat([a.reset_index()[["scope", "wave", "indicator", "label"]], diff], axis=1)
+        part.insert(4, "role1", r1)
+        part.insert(5, "role2", r2)
+        part["_hidden"] = a["hidden"].to_numpy() | b["hidden"].to_numpy()
+        pairs.append(part)
+    g = pd.concat(pairs, ignore_index=True)
+    h = g.pop("_hidden").to_numpy(dtype=bool)
+    g = gaps.finish(g, correction, family=["scope", "wave"], hidden=h)
+    return table, _mask(g, h, DIFF)
 
 
 def _site_lookup(site_hidden: pd.Series, table: pd.DataFrame) -> np.ndarray:

@@ -83,8 +83,8 @@ def _parser() -> argparse.ArgumentParser:
         "--waves",
         type=_year,
         nargs="+",
-        default=[2014, 2019],
-        help="survey years (default 2014 2019)",
+        default=[2014, 2017, 2019],
+        help="survey years (default 2014 2017 2019)",
     )
     s.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"

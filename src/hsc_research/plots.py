@@ -9,6 +9,8 @@ colour-blind-safe palette and ColorBrewer diverging maps.
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")  # reports are rendered without a screen
@@ -28,12 +30,31 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 SITE_COLOUR, NATIONAL_COLOUR = "#0072B2", "#E69F00"
 
 
+#: Text sizes for report figures. A report shows a 9-inch figure at its natural width
+#: (about 860 px), where 12 pt is 16 px: never smaller than the body text.
+READABLE = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 12,
+            "ytick.labelsize": 12, "legend.fontsize": 11, "figure.titlesize": 13}  # fmt: skip
+
+
+def readable(fn):
+    """Draw ``fn``'s figure with :data:`READABLE` text sizes (local to the call: no
+    global matplotlib state changes)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with plt.rc_context(READABLE):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
     fig.tight_layout()
     return fig
 
 
+@readable
 def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str = "row") -> Figure:
     """Diverging stacked bars of answer percentages.
 
@@ -83,7 +104,7 @@ def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str 
                 "suppressed (too few respondents)",
                 va="center",
                 ha="center",
-                fontsize=8,
+                fontsize=11,
                 color="#555",
             )
             continue
@@ -110,7 +131,7 @@ def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str 
         ncol=len(levels),
         loc="upper center",
         bbox_to_anchor=(0.5, -0.18 if len(rows) > 3 else -0.35),
-        fontsize=8,
+        fontsize=11,
         frameon=False,
     )
     alt = f"{title}. Diverging bars for {len(rows)} groups: " + "; ".join(
@@ -128,6 +149,7 @@ def _pct(value) -> str:
     return "suppressed" if pd.isna(value) else pct_value(value)
 
 
+@readable
 def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str], title: str,
                    value: str = "mean", vmin: float = 1, vmax: float = 5) -> Figure:  # fmt: skip
     """Rater (rows) x target (columns) heatmap with the diagonal masked.
@@ -170,11 +192,11 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
                 annot[i, j] = f"{fixed(v, 2)}\nn={int(n)}"
     fig, ax = plt.subplots(figsize=(8, 6.2))
     sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
-                ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 8},
+                ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 11},
                 xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
     # seaborn leaves missing cells blank: mark the suppressed ones explicitly.
     for i, j in zip(*np.nonzero(annot == "supp."), strict=True):
-        ax.text(j + 0.5, i + 0.5, "supp.", ha="center", va="center", fontsize=8, color="#555")
+        ax.text(j + 0.5, i + 0.5, "supp.", ha="center", va="center", fontsize=11, color="#555")
     ax.set_xlabel("Profession rated (target)")
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)
@@ -187,6 +209,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     return _finish(fig, alt)
 
 
+@readable
 def asymmetry_heatmap(
     asym: pd.DataFrame, order: list[str], labels: dict[str, str], title: str
 ) -> Figure:
@@ -218,6 +241,7 @@ def asymmetry_heatmap(
     )
 
 
+@readable
 def ranked_chart(
     site: pd.DataFrame | None, national: pd.DataFrame, title: str, xlabel: str
 ) -> Figure:
@@ -263,7 +287,7 @@ def ranked_chart(
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right")
     ax.grid(axis="x", alpha=0.3)
     fig.series = series
     top = order[0] if order else "none"
@@ -279,6 +303,7 @@ def _wrap(text: str, width: int = 45) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
+@readable
 def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) -> Figure:
     """Funnel plot for one indicator and wave: sites by base, with 95% and 99.8% limits.
 
@@ -310,16 +335,17 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
     for _, r in shown.iterrows():
         if r["outside"] != "within":
             ax.annotate(site_names.get(r["scope"], r["scope"]), (float(r["n"]), 100 * float(r["estimate"])),
-                        fontsize=7, xytext=(3, 3), textcoords="offset points")  # fmt: skip
+                        fontsize=11, xytext=(3, 3), textcoords="offset points")  # fmt: skip
     ax.set_xlabel("Respondents answering (site base)")
     ax.set_ylabel("% of respondents")
     ax.set_title(_wrap(title, 70))
-    ax.legend(fontsize=8)
+    ax.legend()
     outside = shown[shown["outside"] != "within"]
     return _finish(fig, f"{title}. Funnel plot of {len(shown)} sites around {pct_value(100 * p0)} "
                         f"with {kind} limits; {len(outside)} outside the 95% limits.")  # fmt: skip
 
 
+@readable
 def site_indicator_heatmap(
     svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
 ) -> Figure:
@@ -344,3 +370,55 @@ def site_indicator_heatmap(
     fig.cell_values = grid
     return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} sites by {grid.shape[1]} indicators; "
                         "* marks differences significant after correction.")  # fmt: skip
+
+
+@readable
+def trend_chart(
+    site: pd.DataFrame | None, national: pd.DataFrame, waves: list[int], title: str
+) -> Figure:
+    """Each indicator over the waves, one panel per row: the site beside all sites.
+
+    Parameters
+    ----------
+    site, national
+        Rows of the ``indicators`` aggregate (``indicator, label, wave, estimate,
+        ci_low, ci_high``) for the site (or ``None``) and the nation.
+    waves
+        Every wave, in order (a wave with no value leaves a gap).
+
+    Returns
+    -------
+    Figure
+        ``fig.series`` maps ``(indicator, "site" | "national")`` to the plotted
+        percentages by wave.
+    """
+    order = list(dict.fromkeys(national["indicator"]))
+    labels = national.drop_duplicates("indicator").set_index("indicator")["label"]
+    fig, axes = plt.subplots(len(order), 1, figsize=(9, 1.9 * len(order) + 0.8), sharex=True,
+                             squeeze=False)  # fmt: skip
+    series = {}
+    groups = [("national", national, NATIONAL_COLOUR, "s", "--", "All sites")]
+    if site is not None:
+        groups.insert(0, ("site", site, SITE_COLOUR, "o", "-", "This site"))
+    for ax, ind in zip(axes[:, 0], order, strict=True):
+        for k, (name, data, colour, marker, style, legend) in enumerate(groups):
+            d = data[data["indicator"] == ind].set_index("wave").reindex(waves)
+            x = np.arange(len(waves)) + (k - (len(groups) - 1) / 2) * 0.08
+            y = 100 * d["estimate"].to_numpy(dtype=float)
+            err = 100 * np.vstack(
+                [d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]]
+            ).astype(float)
+            ax.errorbar(x, y, yerr=err, color=colour, marker=marker, linestyle=style, capsize=3,
+                        label=legend)  # fmt: skip
+            series[(ind, name)] = pd.Series(y, index=waves)
+        ax.set_title(_wrap(str(labels[ind]), 80), loc="left")
+        ax.set_ylim(0, 100)
+        ax.set_ylabel("%")
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xticks(range(len(waves)), [str(w) for w in waves])
+    axes[0, 0].legend(loc="upper right", ncol=len(groups))
+    fig.suptitle(title)
+    fig.series = series
+    return _finish(fig, f"{title}. {len(order)} panels, one per indicator, each showing the "
+                        f"percentage in every wave ({', '.join(map(str, waves))}) with 95% intervals"
+                        + (", this site beside all sites." if site is not None else "."))  # fmt: skip

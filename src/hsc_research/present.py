@@ -194,7 +194,9 @@ def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> H
         index=False, escape=True, na_rep=suppressed_text(min_cell), classes="report-table", border=0
     )
     body = body.replace("<table", f'<table aria-label="{html.escape(caption)}"', 1)
-    return HTML(f"<p><strong>{html.escape(caption)}</strong></p>{body}")
+    # Wide tables scroll sideways inside their own box on narrow screens.
+    return HTML(f'<p><strong>{html.escape(caption)}</strong></p><div class="table-scroll" '
+                f'tabindex="0" role="region" aria-label="{html.escape(caption[:80])}">{body}</div>')  # fmt: skip
 
 
 def _fmt_pct(v) -> object:
@@ -339,22 +341,33 @@ def trust_gap_table(ctx: Context) -> HTML:
 # ----------------------------------------------------------------------------- figures
 
 
-def figure(fig, caption: str | None = None) -> HTML:
-    """Embed a figure as a PNG with its alt text and a caption; closes the figure."""
+def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) -> HTML:
+    """Embed a figure as SVG (text kept as text, so it scales and reads at body size),
+    with its alt text, a caption and, when given, its data as a table a screen reader
+    can reach (collapsed). Closes the figure."""
     buf = io.BytesIO()
     # Layout is already tight (plots call tight_layout); bbox_inches="tight" would draw twice.
-    fig.savefig(buf, format="png", dpi=100)
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "hsc-research"}):
+        fig.savefig(buf, format="svg")
     plt.close(fig)
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    src = base64.b64encode(buf.getvalue()).decode("ascii")
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return HTML(f'<figure class="report-figure"><img src="data:image/png;base64,{data}" '
-                f'alt="{html.escape(fig.alt_text)}" style="max-width:100%">{cap}</figure>')  # fmt: skip
+    table = ""
+    if data is not None and len(data):
+        body = (
+            data.astype(object)
+            .where(data.notna(), "suppressed")
+            .to_html(index=False, escape=True, classes="report-table", border=0)
+        )
+        table = (f'<details class="figure-data"><summary>Data for this figure</summary>'
+                 f'<div class="table-scroll">{body}</div></details>')  # fmt: skip
+    return HTML(f'<figure class="report-figure"><img src="data:image/svg+xml;base64,{src}" '
+                f'alt="{html.escape(fig.alt_text)}" style="max-width:100%;height:auto">{cap}</figure>{table}')  # fmt: skip
 
 
 def side_by_side(*parts: HTML) -> HTML:
-    """Show several figures next to each other (wrapping on narrow screens)."""
-    inner = "".join(f'<div style="flex:1 1 28rem;min-width:20rem">{p.data}</div>' for p in parts)
-    return HTML(f'<div style="display:flex;flex-wrap:wrap;gap:1rem">{inner}</div>')
+    """Figures one per row: side-by-side pairs shrank their text below body size."""
+    return HTML("".join(p.data for p in parts))
 
 
 def _ranked(ctx: Context, question: str, scope: str) -> pd.DataFrame:
@@ -368,7 +381,13 @@ def ranked_figure(ctx: Context, question: str) -> HTML:
     site = _ranked(ctx, question, ctx.scope) if ctx.is_site else None
     fig = plots.ranked_chart(site, _ranked(ctx, question, NATIONAL), f"{q.short}: % saying frequently ({ctx.wave})",
                              "% answering very frequently or frequently (95% CI)")  # fmt: skip
-    return figure(fig, q.text)
+    rows = [_ranked(ctx, question, sc).assign(Scope=nm) for sc, nm in ctx.scopes]
+    data = pd.concat(rows, ignore_index=True)
+    data = pd.DataFrame({"Scope": data["Scope"], "Item": data["label"],
+                         "% frequently": [_fmt_pct(v) for v in data["estimate"]],
+                         "95% CI": [_fmt_ci(lo, hi) for lo, hi in zip(data["ci_low"], data["ci_high"], strict=True)],
+                         "n": [_fmt_n(v) for v in data["n"]]})  # fmt: skip
+    return figure(fig, q.text, data)
 
 
 def trust_bars(ctx: Context) -> HTML:
@@ -383,7 +402,11 @@ def trust_bars(ctx: Context) -> HTML:
         d = d.assign(row=d["rater"].map(groups) + " \u2192 " + d["item"].map(ctx.prof_labels))
         order = [f"{groups[g]} \u2192 {ctx.prof_labels[t]}" for t in targets for g in groups]
         d = d.set_index("row").loc[[o for o in order if o in set(d["row"])]].reset_index()
-        return figure(plots.diverging_bars(d, scale, f"Trust, {name} ({ctx.wave})"))
+        data = d.pivot_table(index="row", columns="answer", values="pct", aggfunc="first",
+                             sort=False, dropna=False).reindex(columns=scale.labels)  # fmt: skip
+        data = data.map(lambda v: pd.NA if pd.isna(v) else pct_value(v)).reset_index()
+        data = data.rename(columns={"row": "Raters → profession trusted"})
+        return figure(plots.diverging_bars(d, scale, f"Trust, {name} ({ctx.wave})"), None, data)
 
     parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
     return side_by_side(*parts)
@@ -396,8 +419,15 @@ def relationship_heatmaps(ctx: Context) -> HTML:
     def one(scope: str, name: str) -> HTML:
         m = ctx.t("matrix", scope=scope)
         m = m[m["question"] == "relationships"]
+        cells = m[~m["self"].astype(bool)] if "self" in m else m
+        data = pd.DataFrame({"Rater": cells["rater"].map(ctx.prof_labels),
+                             "Rated": cells["target"].map(ctx.prof_labels),
+                             "Mean (1-5)": [pd.NA if pd.isna(v) else fixed(v, 2) for v in cells["mean"]],
+                             "n": [_fmt_n(v) for v in cells["n"]]})  # fmt: skip
         return figure(
-            plots.matrix_heatmap(m, order, ctx.prof_labels, f"Relationships, {name} ({ctx.wave})")
+            plots.matrix_heatmap(m, order, ctx.prof_labels, f"Relationships, {name} ({ctx.wave})"),
+            None,
+            data,
         )
 
     parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
@@ -406,7 +436,12 @@ def relationship_heatmaps(ctx: Context) -> HTML:
                                                 f"Asymmetry of relationships, {ctx.name} ({ctx.wave})"),
                         "Positive: the row profession rates the column profession higher than the reverse. "
                         "* the difference is significant: its Welch t interval excludes 0. "
-                        + _family(asym)[1].replace("in this table", "in this figure")))  # fmt: skip
+                        + _family(asym)[1].replace("in this table", "in this figure"),
+                        pd.DataFrame({"Pair": asym["a"].map(ctx.prof_labels) + " and " + asym["b"].map(ctx.prof_labels),
+                                      "First rates second minus reverse": [fixed(v, 2) for v in asym["diff"]],
+                                      f"{_family(asym)[0]} CI": [f"{fixed(lo, 2)} to {fixed(hi, 2)}" for lo, hi in
+                                                                 zip(asym["ci_low"], asym["ci_high"], strict=True)],
+                                      "Significant": ["yes" if v else "no" for v in asym["significant"]]})))  # fmt: skip
     return side_by_side(*parts)
 
 
@@ -427,7 +462,14 @@ def funnel_figures(ctx: Context) -> HTML:
         else:
             how = (f"No evidence of overdispersion (phi = {fixed(r['phi'], 1)}, test p {_p(r['od_p'])}): "
                    "exact binomial limits.")  # fmt: skip
-        figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"]), how))
+        shown = f[f["estimate"].notna()]
+        data = pd.DataFrame({"Site": shown["scope"].map(lambda x: ctx.meta["sites"].get(x, x)),
+                             "n": [_fmt_n(v) for v in shown["n"]],
+                             "%": [_fmt_pct(v) for v in shown["estimate"]],
+                             "95% limits": [_fmt_ci(lo, hi) for lo, hi in zip(shown["lo95"], shown["hi95"], strict=True)],
+                             "99.8% limits": [_fmt_ci(lo, hi) for lo, hi in zip(shown["lo998"], shown["hi998"], strict=True)],
+                             "Position": shown["outside"]})  # fmt: skip
+        figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"]), how, data))
     return side_by_side(*figs)
 
 
@@ -444,10 +486,16 @@ def site_heatmap(ctx: Context) -> HTML:
     fig = plots.site_indicator_heatmap(
         heat, ctx.meta["sites"], labels, f"Sites compared with the rest ({ctx.wave})"
     )
-    _, sentence = _family(heat)
+    level, sentence = _family(heat)
+    shown = heat[heat["diff"].notna()]
+    data = pd.DataFrame({"Site": shown["scope"].map(lambda x: ctx.meta["sites"].get(x, x)),
+                         "Indicator": shown["indicator"].map(labels),
+                         "Difference (points)": [signed(d) for d in shown["diff"]],
+                         f"{level} CI (points)": [_fmt_ci(lo, hi, "points") for lo, hi in zip(shown["ci_low"], shown["ci_high"], strict=True)],
+                         "Significant": ["yes" if v else "no" for v in shown["significant"]]})  # fmt: skip
     return figure(fig, "* the site differs significantly from the rest of the sites. "
                        + sentence.replace("in this table", "in this figure")
-                       + " Blank cells are suppressed (too few respondents).")  # fmt: skip
+                       + " Blank cells are suppressed (too few respondents).", data)  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- methods
@@ -548,3 +596,219 @@ def model_table(ctx: Context) -> HTML | Markdown:
                          "first site and wave. Odds ratio > 1: more likely to agree. Wald 95% intervals and "
                          "p-values (no multiplicity adjustment: the model is a check, not a ranking)."
                          + (f" Note: {note}." if note else ""), ctx.min_cell)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- at a glance
+
+#: Symbols beside flags: the meaning never rests on colour alone.
+FLAG_SYMBOL = {"significantly higher": "\u25b2 higher", "significantly lower": "\u25bc lower",
+               "no evidence of a difference": "\u25cf in line"}  # fmt: skip
+
+
+def _glance_rows(svr: pd.DataFrame) -> pd.DataFrame:
+    shown = svr[~svr["suppressed"].astype(bool)]
+    return shown.assign(
+        _rank=np.where(shown["significant"].astype(bool), 0, 1),
+        _size=-shown["diff"].abs(),
+    ).sort_values(["_rank", "_size"])
+
+
+def at_a_glance(ctx: Context) -> HTML:
+    """The first screen: scorecard, what stands out, questions to consider.
+
+    Site reports: each headline indicator here, in the rest of the sites, the difference
+    with its interval (the gap analysis's family) and the flag in words and a symbol.
+    The national report: each indicator nationally, its change since the previous wave
+    and how many sites differ from the rest.
+    """
+    return _glance_site(ctx) if ctx.is_site else _glance_national(ctx)
+
+
+def _glance_site(ctx: Context) -> HTML:
+    svr = ctx.t("site_vs_rest")
+    level, sentence = _family(svr)
+    card = pd.DataFrame({
+        "Indicator": svr["label"].to_numpy(),
+        "This site": [_fmt_pct(v) for v in svr["p1"]],
+        "Rest of sites": [_fmt_pct(v) for v in svr["p2"]],
+        "Difference (points)": [pd.NA if pd.isna(d) else signed(d) for d in svr["diff"]],
+        f"{level} CI (points)": [_fmt_ci(lo, hi, "points") for lo, hi in zip(svr["ci_low"], svr["ci_high"], strict=True)],
+        "Flag": [pd.NA if pd.isna(f) or s else FLAG_SYMBOL.get(f, f)
+                 for f, s in zip(svr["flag"], svr["suppressed"].astype(bool), strict=True)],
+    })  # fmt: skip
+    parts = [html_table(card, f"Scorecard, {ctx.name}, {ctx.wave}: this site against the rest of the sites. "
+                              f"{sentence} \u25b2 higher, \u25bc lower, \u25cf in line (no evidence of a difference).",
+                        ctx.min_cell).data]  # fmt: skip
+    ranked = _glance_rows(svr)
+    stand = []
+    for _, r in ranked.head(3).iterrows():
+        ci = _fmt_ci(r["ci_low"], r["ci_high"], "points")
+        if r["significant"]:
+            why = (f"{'higher' if r['diff'] > 0 else 'lower'} than the rest of the sites by "
+                   f"{abs(findings.points(r['diff']))} points ({level} CI {ci} points)")  # fmt: skip
+        else:
+            why = (f"the largest remaining gap, {signed(r['diff'])} points, but within what chance "
+                   f"allows ({level} CI {ci} points)")  # fmt: skip
+        stand.append(f"<li><strong>{html.escape(str(r['label']))}</strong>: {pct(r['p1'])} here, "
+                     f"{pct(r['p2'])} elsewhere; {html.escape(why)}.</li>")  # fmt: skip
+    parts.append("<h3>What stands out</h3>" + (f"<ol>{''.join(stand)}</ol>" if stand else
+                 "<p>Too few respondents here to compare any indicator.</p>"))  # fmt: skip
+    parts.append("<h3>Questions to consider</h3><ul>" + "".join(
+        f"<li>{html.escape(q)}</li>" for q in _questions(svr)) + "</ul>")  # fmt: skip
+    return HTML("".join(parts))
+
+
+def _questions(svr: pd.DataFrame) -> list[str]:
+    """Prompts for the site's discovery workshop, from its gap analysis."""
+    shown = svr[~svr["suppressed"].astype(bool)]
+    out = []
+    for _, r in shown[shown["significant"].astype(bool)].iterrows():
+        label = str(r["label"])
+        if r["diff"] < 0:
+            out.append(f"{label}: {pct(r['p1'])} here against {pct(r['p2'])} elsewhere. "
+                       "What is different here, and who could help explain it?")  # fmt: skip
+        else:
+            out.append(f"{label}: {pct(r['p1'])} here against {pct(r['p2'])} elsewhere. "
+                       "What works here that other sites could learn from?")  # fmt: skip
+    in_line = shown[~shown["significant"].astype(bool)]
+    if len(in_line):
+        names = ", ".join(str(x).lower() for x in in_line["label"].head(3))
+        out.append(f"In line with other sites on {len(in_line)} indicator(s) (for example {names}). "
+                   "Is being typical good enough where the national picture is poor?")  # fmt: skip
+    hidden = svr[svr["suppressed"].astype(bool)]
+    if len(hidden):
+        out.append(f"{len(hidden)} indicator(s) had too few respondents here to report. "
+                   "Could more staff from those groups take part next time?")  # fmt: skip
+    return out[:5]
+
+
+def _glance_national(ctx: Context) -> HTML:
+    ind = ctx.t("indicators")
+    heat = ctx.tables["site_heatmap"]
+    heat = heat[heat["wave"] == ctx.wave]
+    ch = ctx.t("indicator_change", wave=None) if "indicator_change" in ctx.tables else None
+    rows = []
+    for _, r in ind.iterrows():
+        h = heat[heat["indicator"] == r["indicator"]]
+        sig = h["significant"].fillna(0).astype(bool)
+        row = {"Indicator": r["label"], "All sites": _fmt_pct(r["estimate"]),
+               "95% CI": _fmt_ci(r["ci_low"], r["ci_high"]),
+               "Sites higher than the rest": int((sig & (h["diff"] > 0)).sum()),
+               "Sites lower than the rest": int((sig & (h["diff"] < 0)).sum())}  # fmt: skip
+        if ch is not None and ctx.previous_wave is not None:
+            c = ch[ch["indicator"] == r["indicator"]]
+            if len(c):
+                c = c.iloc[0]
+                row[f"Change since {ctx.previous_wave} (points)"] = (
+                    pd.NA if pd.isna(c["diff"]) else
+                    f"{signed(c['diff'])} ({_fmt_ci(c['ci_low'], c['ci_high'], 'points')}) "
+                    + ("\u25b2" if c["significant"] and c["diff"] > 0 else
+                       "\u25bc" if c["significant"] else "\u25cf")
+                )  # fmt: skip
+        rows.append(row)
+    level, sentence = _family(heat)
+    caption = (f"Scorecard, all sites, {ctx.wave}. Sites higher or lower: the national heatmap's "
+               f"comparisons of each site with the rest ({level} intervals). Change: \u25b2 up, "
+               "\u25bc down, \u25cf no evidence of change (intervals of the change table).")  # fmt: skip
+    out = html_table(pd.DataFrame(rows), caption, ctx.min_cell).data
+    fun = ctx.tables["funnel"]
+    fun = fun[(fun["wave"] == ctx.wave) & fun["estimate"].notna()]
+    far = fun[fun["outside"].str.contains("99.8", regex=False)]
+    labels = {i.id: i.label for i in ctx.codebook.indicators}
+    items = [f"<li>{html.escape(ctx.meta['sites'].get(r['scope'], r['scope']))}: "
+             f"{html.escape(labels.get(r['indicator'], r['indicator']))} "
+             f"({pct(r['estimate'])}, {r['outside']} limit)</li>" for _, r in far.iterrows()]  # fmt: skip
+    out += ("<h3>What stands out</h3><p>Sites outside the range sites usually vary within "
+            "(99.8% funnel limits, allowing for genuine differences between sites):</p>"
+            + (f"<ul>{''.join(items[:10])}</ul>" if items else "<p>None.</p>"))  # fmt: skip
+    return HTML(out)
+
+
+# ----------------------------------------------------------------------------- role levels
+
+
+def role_level_table(ctx: Context) -> HTML:
+    """Headline indicators by role level, and leaders and managers against frontline."""
+    roles = {r.id: r.label for r in ctx.codebook.role_levels}
+    parts = []
+    for scope, name in ctx.scopes:
+        est = ctx.t("role_levels", scope=scope)
+        gap = ctx.t("role_gaps", scope=scope)
+        if est.empty:
+            continue
+        wide = est.pivot_table(index="indicator", columns="role_level", values="estimate",
+                               aggfunc="first", dropna=False, sort=False)  # fmt: skip
+        order = list(dict.fromkeys(est["indicator"]))
+        labels = est.drop_duplicates("indicator").set_index("indicator")["label"]
+        level, sentence = _family(gap)
+        table = pd.DataFrame({"Indicator": [labels[i] for i in order]})
+        for rid, rlabel in roles.items():
+            col = wide[rid] if rid in wide else pd.Series(np.nan, index=wide.index)
+            table[rlabel] = [_fmt_pct(col.get(i)) for i in order]
+        parts.append(html_table(table, f"{name}, {ctx.wave}: % on each headline indicator by role level",
+                                ctx.min_cell).data)  # fmt: skip
+        gap = gap.assign(
+            Comparison=gap["role1"].map(roles) + " vs " + gap["role2"].map(roles),
+            order=gap["indicator"].map({i: k for k, i in enumerate(order)}),
+        ).sort_values(["order", "role1"], kind="stable")
+        t = _diff_table(gap, {"label": "Indicator", "Comparison": "Comparison"}, "First", "Second")
+        parts.append(html_table(t, f"{name}, {ctx.wave}: senior leaders and managers against frontline "
+                                   f"staff (first minus second). {sentence}", ctx.min_cell).data)  # fmt: skip
+    return HTML("".join(parts) or "<p>No role levels were recorded.</p>")
+
+
+#: The comparisons of :func:`role_level_table` (as in the role_gaps aggregate).
+ROLE_PAIRS = (("senior_leader", "frontline"), ("manager", "frontline"))
+
+
+# ----------------------------------------------------------------------------- trends
+
+
+def trend_table(ctx: Context) -> HTML | Markdown:
+    """Each headline indicator in every wave, here and nationally, and the change from
+    the first wave to the latest with its interval."""
+    waves = ctx.meta["waves"]
+    if len(waves) < 2:
+        return Markdown("There is only one wave in the data: no trend to show.")
+    parts = []
+    for scope, name in ctx.scopes:
+        ind = ctx.t("indicators", scope=scope, wave=None)
+        wide = ind.pivot_table(index="indicator", columns="wave", values="estimate", aggfunc="first",
+                               dropna=False, sort=False)  # fmt: skip
+        order = list(dict.fromkeys(ind["indicator"]))
+        labels = ind.drop_duplicates("indicator").set_index("indicator")["label"]
+        table = pd.DataFrame({"Indicator": [labels[i] for i in order]})
+        for w in waves:
+            col = wide[w] if w in wide else pd.Series(np.nan, index=wide.index)
+            table[str(w)] = [_fmt_pct(col.get(i)) for i in order]
+        tr = ctx.t("indicator_trend", scope=scope, wave=None).set_index("indicator").reindex(order)
+        level, sentence = _family(tr)
+        table[f"Change {waves[0]} to {waves[-1]} (points)"] = [
+            pd.NA if pd.isna(d) else signed(d) for d in tr["diff"]
+        ]
+        table[f"{level} CI (points)"] = [
+            _fmt_ci(lo, hi, "points") for lo, hi in zip(tr["ci_low"], tr["ci_high"], strict=True)
+        ]
+        table["Significant"] = [pd.NA if pd.isna(lo) else ("yes" if s else "no")
+                                for lo, s in zip(tr["ci_low"], tr["significant"], strict=True)]  # fmt: skip
+        parts.append(html_table(table, f"{name}: headline indicators in every wave; change from the "
+                                       f"first wave to the latest. {sentence}", ctx.min_cell).data)  # fmt: skip
+    return HTML("".join(parts))
+
+
+def trend_figure(ctx: Context) -> HTML | Markdown:
+    """Each headline indicator over the waves, this site beside all sites (95% CIs)."""
+    if len(ctx.meta["waves"]) < 2:
+        return Markdown("")
+    ind = ctx.tables["indicators"]
+    here = ind[ind["scope"] == ctx.scope]
+    nat = ind[ind["scope"] == NATIONAL]
+    fig = plots.trend_chart(here if ctx.is_site else None, nat, ctx.meta["waves"],
+                            f"Headline indicators over the waves, {ctx.name}")  # fmt: skip
+    data = pd.concat([here.assign(Scope=ctx.name), nat.assign(Scope="All sites")] if ctx.is_site
+                     else [nat.assign(Scope="All sites")])  # fmt: skip
+    data = pd.DataFrame({"Scope": data["Scope"], "Indicator": data["label"], "Wave": data["wave"],
+                         "%": [_fmt_pct(v) for v in data["estimate"]],
+                         "95% CI": [_fmt_ci(lo, hi) for lo, hi in zip(data["ci_low"], data["ci_high"], strict=True)]})  # fmt: skip
+    return figure(fig, "Dots are the survey waves; bars are 95% confidence intervals; gaps are "
+                       "suppressed values.", data)  # fmt: skip

@@ -117,7 +117,7 @@ class SynthSpec:
 
     sites: int = 12
     respondents: tuple[int, int] = (120, 400)
-    waves: tuple[int, ...] = (2014, 2019)
+    waves: tuple[int, ...] = (2014, 2017, 2019)
     seed: int = DEFAULT_SEED
     messy: bool = False
 

@@ -80,7 +80,7 @@ def suppress_counts(
 
 
 def suppress_linked(
-    n: np.ndarray, families: list[np.ndarray], min_cell: int = MIN_CELL
+    n: np.ndarray, families: list[np.ndarray], min_cell: int = MIN_CELL, hidden=None
 ) -> np.ndarray:
     """Primary and secondary suppression over any set of additive families.
 
@@ -93,6 +93,10 @@ def suppress_linked(
         (the total may itself be one of the cells, which then counts as a member).
     min_cell
         Smallest publishable count.
+    hidden
+        Cells already hidden by another table's suppression (marked ``"secondary"``
+        unless small themselves): the same cell is never shown in one table and hidden
+        in another.
 
     Returns
     -------
@@ -101,6 +105,8 @@ def suppress_linked(
     """
     n = np.asarray(n, dtype=float)
     status = np.where((n > 0) & (n < min_cell), "primary", None).astype(object)
+    if hidden is not None:
+        status = np.where(np.asarray(hidden, dtype=bool) & (status == None), "secondary", status)  # noqa: E711
     if not families:
         return status
     # Only families holding a hidden cell can need more; re-check until nothing changes.
