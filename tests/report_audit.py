@@ -82,7 +82,8 @@ def check_coherence(path: Path, out: Findings) -> None:
                 )
             if flag is not None:
                 words = row[flag]
-                said = {"significantly higher": 1, "significantly lower": -1}.get(words, 0)
+                said = {"significantly higher": 1, "significantly lower": -1,
+                        "\u25b2 higher": 1, "\u25bc lower": -1}.get(words, 0)  # fmt: skip
                 real = (ci[0] > 0) - (ci[1] < 0)
                 if said != real:
                     out.conflicts.append(f"{name}: {row[0]}: interval {row[ci_col]}, flag {words}")

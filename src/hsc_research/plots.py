@@ -272,6 +272,7 @@ def ranked_chart(
         err = 100 * np.vstack([d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]]).astype(
             float
         )
+        err = np.clip(err, 0, None)
         ax.errorbar(
             x,
             y,
@@ -408,6 +409,8 @@ def trend_chart(
             err = 100 * np.vstack(
                 [d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]]
             ).astype(float)
+            # Wilson bounds at 0% or 100% can sit a rounding error past the estimate.
+            err = np.clip(err, 0, None)
             ax.errorbar(x, y, yerr=err, color=colour, marker=marker, linestyle=style, capsize=3,
                         label=legend)  # fmt: skip
             series[(ind, name)] = pd.Series(y, index=waves)
