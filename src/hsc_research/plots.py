@@ -9,6 +9,8 @@ colour-blind-safe palette and ColorBrewer diverging maps.
 
 from __future__ import annotations
 
+import functools
+
 import matplotlib
 
 matplotlib.use("Agg")  # reports are rendered without a screen
@@ -27,12 +29,31 @@ OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "
 SITE_COLOUR, NATIONAL_COLOUR = "#0072B2", "#E69F00"
 
 
+def plain_text(draw):
+    """Decorator of figure functions: every text drawn is plain text, never mathtext.
+
+    Site names and codebook labels come from the data: one holding ``$\\frac{1}{$``
+    would otherwise be parsed as a formula and stop the report. Text objects created
+    while the figure is drawn (titles, tick labels, legend entries, annotations, also
+    those seaborn adds) get ``parse_math=False`` through ``text.parse_math``; the
+    setting is restored afterwards.
+    """
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs) -> Figure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
     fig.tight_layout()
     return fig
 
 
+@plain_text
 def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str = "row") -> Figure:
     """Diverging stacked bars of answer percentages.
 
@@ -127,6 +148,7 @@ def _pct(value) -> str:
     return "suppressed" if pd.isna(value) else f"{value:.0f}%"
 
 
+@plain_text
 def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str], title: str,
                    value: str = "mean", vmin: float = 1, vmax: float = 5) -> Figure:  # fmt: skip
     """Rater (rows) x target (columns) heatmap with the diagonal masked.
@@ -186,6 +208,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     return _finish(fig, alt)
 
 
+@plain_text
 def asymmetry_heatmap(
     asym: pd.DataFrame, order: list[str], labels: dict[str, str], title: str
 ) -> Figure:
@@ -217,6 +240,7 @@ def asymmetry_heatmap(
     )
 
 
+@plain_text
 def ranked_chart(
     site: pd.DataFrame | None, national: pd.DataFrame, title: str, xlabel: str
 ) -> Figure:
@@ -278,6 +302,7 @@ def _wrap(text: str, width: int = 45) -> str:
     return "\n".join(textwrap.wrap(text, width))
 
 
+@plain_text
 def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) -> Figure:
     """Funnel plot for one indicator and wave: sites by base, with 95% and 99.8% limits.
 
@@ -313,6 +338,7 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
                         f"{len(outside)} outside the 95% limits.")  # fmt: skip
 
 
+@plain_text
 def site_indicator_heatmap(
     svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
 ) -> Figure:
