@@ -133,7 +133,7 @@ def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str 
         fontsize=8,
         frameon=False,
     )
-    alt = f"{title}. Diverging bars for {len(rows)} groups: " + "; ".join(
+    alt = f"{title}. Diverging bars ({', '.join(levels)}) for {len(rows)} groups: " + "; ".join(
         f"{r}: {_pct(wide.loc[r, high_levels].sum()) if r in wide.index else 'suppressed'} at the high end"
         for r in rows
     )

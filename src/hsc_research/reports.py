@@ -482,6 +482,7 @@ def _publish(out_dir: Path, files: dict[str, str]) -> None:
     """Write the files of one build together: every one to a temporary file first,
     then each renamed into place, so a failure (full disk) leaves the previous set."""
     tmps: list[tuple[Path, Path]] = []
+    target = out_dir
     try:
         for name, text in files.items():
             target = out_dir / name
@@ -491,6 +492,7 @@ def _publish(out_dir: Path, files: dict[str, str]) -> None:
         for tmp, target in tmps:
             os.replace(tmp, target)
     except OSError as exc:
+        exc.filename = str(target)  # name the file the user knows, not our temporary one
         raise _write_error(
             exc, out_dir, f"; the previous {' and '.join(files)} are left as they were"
         ) from None
