@@ -249,10 +249,12 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
+    from hsc_research import reports
     from hsc_research.pipeline import run_aggregate
 
     paths = project_paths(args.root)
-    seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
+    with reports.build_lock(paths):  # a running build reads these tables
+        seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
     print(f"wrote {len(tables)} aggregate tables to {paths.aggregates} in {seconds:.1f}s")
     return 0
 

@@ -183,9 +183,11 @@ def _write_report(target: Path, page: str) -> None:
             fh.write(page)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(target)  # a failed write() names no file
         raise
 
 
@@ -268,8 +270,8 @@ def build_lock(paths: Paths) -> Iterator[None]:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise HscError(
-            f"{lock_path}: cannot create the build lock ({exc.strerror}); make "
-            f"{paths.reports} writable, then build again"
+            f"{lock_path}: cannot create the build lock ({exc.strerror}); free disk space or "
+            f"make {paths.reports} writable, then build again"
         ) from None
     try:
         if fcntl is not None:

@@ -100,7 +100,7 @@ def test_subset_build_on_new_aggregates_removes_the_other_sites_reports(project)
 
 
 def test_leftover_temporary_files_are_removed(project):
-    project.reports.mkdir()
+    project.reports.mkdir(exist_ok=True)
     (project.reports / ".site-ashford-vale.x1y2.tmp").write_text("half a report")
     assert build(project) == 0
     assert not list(project.reports.glob(".*.tmp"))
@@ -235,3 +235,36 @@ def test_killed_build_leaves_no_worker_writing_reports(project, tmp_path):
     time.sleep(5)  # longer than a worker would have taken to write its report
     assert not [pid for pid in workers if _alive(pid)]
     assert not list(project.reports.glob("*.late.html"))
+    with reports.build_lock(project):  # the dead build's lock is free again
+        pass
+
+
+def test_aggregate_while_a_build_runs_exits_with_one_line(project, capsys):
+    with reports.build_lock(project):
+        code = main(["--root", str(project.root), "aggregate"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "another build is running" in err[0]
+
+
+def test_full_disk_writing_a_report_names_it_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    class Full:
+        def __init__(self, fd, *args, **kwargs):
+            os.close(fd)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")  # as write() does: no file
+
+    monkeypatch.setattr(reports.os, "fdopen", Full)
+    with pytest.raises(OSError) as caught:
+        reports._write_report(tmp_path / "site-a.html", "<p>page</p>")
+    assert caught.value.filename == str(tmp_path / "site-a.html")
+    assert list(tmp_path.iterdir()) == []
+    assert reports._error_line(caught.value).startswith(
+        f"{tmp_path / 'site-a.html'}: no space left"
+    )
