@@ -6,6 +6,14 @@ its notebook, exports HTML in-process with an offline template (code hidden, no 
 fetched from the network) and writes it under a temporary name before renaming, so a
 failed report never leaves a half-written file. An index page and a JSON run manifest
 record every report's status and timing.
+
+A build first verifies the aggregates (nothing starts on missing, corrupt or stale
+tables), holds the project's lock (one build at a time), runs workers that die with it
+(a killed build leaves no orphan writing reports), writes the index and manifest
+together through temporary files (a full disk leaves the previous pair), and then
+removes every report that is not of the current aggregates. Stale reports are removed
+rather than moved aside: ``reports/`` is what gets published, and a report of a site
+that left the data (withdrawn, or misregistered) must not stay publishable.
 """
 
 from __future__ import annotations
