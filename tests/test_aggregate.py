@@ -91,7 +91,7 @@ def test_site_vs_rest_rows_for_every_site_and_indicator(tables, codebook):
     svr = t["site_vs_rest"]
     n_sites = cleaned.respondents["site"].nunique()
     assert len(svr) == n_sites * len(codebook.indicators) * 2
-    assert set(svr["correction"]) == {"Holm"}
+    assert set(svr["correction"]) == {"Bonferroni"}
 
 
 def test_every_table_has_a_scope_with_national_rows(tables):
@@ -114,3 +114,38 @@ def test_tables_round_trip(tables, tmp_path):
     back, meta = aggregate.read(tmp_path)
     assert set(back) == set(t) and meta["min_cell"] == MIN_CELL
     assert np.array_equal(back["indicators"]["n"].isna(), t["indicators"]["n"].isna())
+
+
+def _cleaned_from(codebook, tmp_path, spec):
+    export, sites = synth.generate(codebook, spec)
+    path, _ = synth.write(export, sites, tmp_path)
+    return clean(read_template(path, codebook), codebook, sites)
+
+
+def test_model_has_no_coefficient_for_a_site_below_min_cell(codebook, tmp_path):
+    # Six sites of 5 to 14 respondents: non-ASC answers per site fall below 10 in
+    # some; those sites are pooled (or left out), never given their own odds ratio.
+    cleaned = _cleaned_from(
+        codebook, tmp_path, synth.SynthSpec(sites=6, respondents=(5, 14), waves=(2019,), seed=4)
+    )
+    r = cleaned.responses
+    sel = (r["question"] == "trust") & (r["item"] == "asc") & (r["status"] == "valid")
+    per_site = r[sel & (r["group"] != "asc")]["site"].astype(str).value_counts()
+    small = set(per_site.index[per_site < MIN_CELL])
+    assert small, "the fixture must have a small site"
+    model = aggregate._ordinal(cleaned, codebook, [2019], MIN_CELL)
+    terms = set(model["term"].dropna())
+    assert not {f"site={s}" for s in small} & terms
+    assert "fewer than 10 answers" in model["note"].dropna().iloc[0]
+
+
+def test_model_that_cannot_be_fitted_is_a_note_not_a_crash(codebook, tmp_path):
+    # One site, one wave, everyone ASC: nobody rates ASC from outside; no model.
+    cleaned = _cleaned_from(
+        codebook, tmp_path, synth.SynthSpec(sites=1, respondents=(30, 30), waves=(2019,))
+    )
+    asc = cleaned.responses["profession"].astype(str) == "asc"
+    cleaned.responses = cleaned.responses[asc]
+    out = aggregate.aggregate(cleaned, codebook, MIN_CELL)
+    model = out["ordinal_model"]
+    assert model["term"].isna().all() and model["error"].notna().all()

@@ -94,7 +94,9 @@ def test_validate_agrees(name, tmp_path, capsys):
 def _windows_1252_text(out, exclusions):
     # The curly apostrophe (byte 0x92) was read as "Don't know", not as an invalid answer.
     responses = pd.read_parquet(out / "responses.parquet")
-    cell = responses[(responses["respondent_id"] == "P1") & (responses["item"] == "asc")
+    respondents = pd.read_parquet(out / "respondents.parquet")
+    p1 = respondents.loc[respondents["raw_row"] == 2, "respondent_id"].item()  # ids are pseudonyms
+    cell = responses[(responses["respondent_id"] == p1) & (responses["item"] == "asc")
                      & (responses["question"] == "trust")]  # fmt: skip
     assert cell["status"].astype(str).tolist() == ["dont_know"]
 
@@ -105,7 +107,7 @@ def _invalid_value_in_row_3(out, exclusions):
 
 def _latest_submission_kept(out, exclusions):
     respondents = pd.read_parquet(out / "respondents.parquet")
-    p1 = respondents[respondents["respondent_id"] == "P1"]
+    p1 = respondents[respondents["raw_row"].isin([2, 3])]  # P1's rows; ids are pseudonyms
     assert p1["site_name"].tolist() == ["Northshire"]  # 2 May beats 1 May, whatever the order
     assert exclusions["raw_row"].tolist() == [3]
 
@@ -115,11 +117,29 @@ def _safe_site_ids(out, exclusions):
     assert all(re.fullmatch(r"[a-z0-9-]+", s) for s in respondents["site"].astype(str))
 
 
+def _row_2_is_the_duplicate(out, exclusions):
+    assert exclusions[["raw_row", "detail"]].values.tolist() == [
+        [2, "earlier submission; kept raw row 4"]
+    ]
+
+
+def _no_email_in_processed(out, exclusions):
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()  # a parquet file may hold the byte "@" by chance
+            assert not any(mark in data for mark in (b"example.net", b"alice", b"carol")), path
+    for table in ("responses", "respondents", "exclusions"):
+        ids = pd.read_parquet(out / f"{table}.parquet")["respondent_id"].astype(str)
+        assert ids.str.fullmatch(r"[0-9a-f]{16}").all(), table
+
+
 CHECKS = {
     "windows_1252_text": _windows_1252_text,
     "invalid_value_in_row_3": _invalid_value_in_row_3,
     "latest_submission_kept": _latest_submission_kept,
     "safe_site_ids": _safe_site_ids,
+    "row_2_is_the_duplicate": _row_2_is_the_duplicate,
+    "no_email_in_processed": _no_email_in_processed,
 }
 
 

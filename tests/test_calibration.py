@@ -38,7 +38,7 @@ def test_admissions(data, codebook):
 
 def test_discharge_self_view_lower_for_hospital_professions(data, codebook):
     _, r19 = data
-    sv = matrices.self_vs_others(r19, codebook, "discharge_influence").set_index("target")
+    sv = gaps.in_out_group(r19, codebook, "discharge_influence").set_index("target")
     for target in ("hospital_discharge", "hospital_clinical"):
         assert sv.loc[target, "ci_high"] < 0 and sv.loc[target, "significant"]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +14,20 @@ from hypothesis import strategies as st
 
 from hsc_research import synth
 from hsc_research.clean import accounting, clean, parse_dates, read_tables, write_tables
+from hsc_research.cli import main
+from hsc_research.errors import InputError
 from hsc_research.ingest import read_template
+from hsc_research.mapping import load_mapping, read_mapped
+from hsc_research.sites import read_site_register
+
+KEY = bytes(range(32))  # a fixed pseudonym key, so expected ids can be computed here
+
+
+def pid(rid: str, wave: int = 2019, site: str = "north") -> str:
+    """The documented pseudonym: HMAC-SHA256 of "id<US>wave<US>site", 16 hex digits."""
+    msg = f"{rid}\x1f{wave}\x1f{site}".encode()
+    return hmac.new(KEY, msg, hashlib.sha256).hexdigest()[:16]
+
 
 SITES = pd.DataFrame({"site_id": ["north", "south"], "site_name": ["North", "South"]})
 N_ITEMS = 36  # 10 admission factors + 6 discharge + 8 wrong pathway + 6 trust + 6 relationships
@@ -44,32 +61,36 @@ ROWS = [
 @pytest.fixture
 def result(write_export, codebook):
     raw = read_template(write_export(ROWS), codebook)
-    return clean(raw, codebook, SITES)
+    return clean(raw, codebook, SITES, key=KEY)
 
 
 def test_kept_respondents(result):
-    assert result.respondents["respondent_id"].tolist() == ["R1", "R2", "R6", "R8"]
+    assert result.respondents["raw_row"].tolist() == [2, 3, 8, 10]
+
+
+def test_respondent_ids_are_keyed_hashes(result):
+    assert result.respondents["respondent_id"].tolist() == [
+        pid("R1"), pid("R2"), pid("R6", site="south"), pid("R8", wave=2014),
+    ]  # fmt: skip
 
 
 def test_respondent_exclusions_have_reason_and_raw_row(result):
     ex = result.exclusions[result.exclusions["level"] == "respondent"]
-    got = list(zip(ex["raw_row"], ex["respondent_id"], ex["reason"].astype(str), strict=True))
+    got = list(zip(ex["raw_row"], ex["reason"].astype(str), strict=True))
     assert got == [
-        (4, "R3", "unknown_site"),
-        (5, "R4", "unknown_profession"),
-        (6, "R5", "invalid_wave"),
-        (7, "R6", "duplicate_submission"),
-        (9, "R7", "no_substantive_answer"),
+        (4, "unknown_site"),
+        (5, "unknown_profession"),
+        (6, "invalid_wave"),
+        (7, "duplicate_submission"),
+        (9, "no_substantive_answer"),
     ]
 
 
 def test_answer_exclusions(result):
     ex = result.exclusions[result.exclusions["level"] == "answer"]
-    got = list(
-        zip(ex["respondent_id"], ex["column"], ex["value"], ex["reason"].astype(str), strict=True)
-    )
-    assert got == [("R2", "relationships.gp", "4", "self_rating"),
-                   ("R8", "relationships.asc", "7", "invalid_value")]  # fmt: skip
+    got = list(zip(ex["raw_row"], ex["column"], ex["value"], ex["reason"].astype(str), strict=True))
+    assert got == [(3, "relationships.gp", "4", "self_rating"),
+                   (10, "relationships.asc", "7", "invalid_value")]  # fmt: skip
 
 
 def test_row_and_answer_accounting_by_hand(result):
@@ -83,7 +104,8 @@ def test_row_and_answer_accounting_by_hand(result):
 
 def test_latest_duplicate_is_kept(result):
     r = result.responses
-    row = r[(r["respondent_id"] == "R6") & (r["question"] == "trust") & (r["item"] == "asc")]
+    r6 = pid("R6", site="south")
+    row = r[(r["respondent_id"] == r6) & (r["question"] == "trust") & (r["item"] == "asc")]
     assert row["label"].astype(str).tolist() == ["Disagree"]
     assert row["code"].tolist() == [2]
 
@@ -98,7 +120,7 @@ def test_duplicate_kept_by_time_not_file_order(write_export, codebook):
 
 def test_own_profession_blank_is_not_asked(result):
     r = result.responses
-    r1 = r[r["respondent_id"] == "R1"]
+    r1 = r[r["respondent_id"] == pid("R1")]
     assert r1["status"].value_counts().to_dict() == {
         "valid": 2, "blank": 33, "not_asked": 1, "dont_know": 0, "not_applicable": 0,
     }  # fmt: skip
@@ -107,12 +129,12 @@ def test_own_profession_blank_is_not_asked(result):
 
 
 def test_respondent_fields(result):
-    r = result.respondents.set_index("respondent_id")
-    assert r.loc["R2", "site"] == "north"
-    assert r.loc["R2", "group"] == "community"
-    assert r.loc["R8", "wave"] == 2014
-    assert pd.isna(r.loc["R8", "role_level"])
-    assert r.loc["R1", "n_valid"] == 2
+    r = result.respondents.set_index("raw_row")  # R1, R2 and R8 are rows 2, 3 and 10
+    assert r.loc[3, "site"] == "north"
+    assert r.loc[3, "group"] == "community"
+    assert r.loc[10, "wave"] == 2014
+    assert pd.isna(r.loc[10, "role_level"])
+    assert r.loc[2, "n_valid"] == 2
 
 
 def test_responses_are_ordered_categoricals(result):
@@ -136,8 +158,172 @@ def test_iso_dates_are_not_read_day_first():
 
 
 def test_sites_from_data_when_no_register(write_export, codebook):
-    res = clean(read_template(write_export(ROWS[:2]), codebook), codebook, None)
-    assert res.respondents["site"].astype(str).tolist() == ["north", "north"]
+    rows = [dict(ROWS[0], site="North Vale"), dict(ROWS[1], site="South")]
+    res = clean(read_template(write_export(rows), codebook), codebook, None)
+    assert res.respondents["site"].astype(str).tolist() == ["north-vale", "south"]
+
+
+@pytest.mark.parametrize("variant", ["north vale", "North-Vale", "NORTH  VALE"])
+def test_site_names_written_two_ways_are_refused_without_register(variant, write_export, codebook):
+    # Formerly merged or swapped silently; a register must say which site each is.
+    rows = [dict(ROWS[0], site="North Vale"), dict(ROWS[1], site=variant)]
+    raw = read_template(write_export(rows), codebook)
+    with pytest.raises(InputError, match=r"rows 2 and 3: site names 'North Vale' and .*register"):
+        clean(raw, codebook, None)
+
+
+def test_register_site_matches_its_name_written_another_way(write_export, codebook):
+    register = pd.DataFrame({"site_id": ["nv", "south"], "site_name": ["North Vale", "South"]})
+    rows = [dict(ROWS[0], respondent_id=f"R{i}", site=s)
+            for i, s in enumerate(("North Vale", "north vale", "North-Vale", "NV"))]  # fmt: skip
+    res = clean(read_template(write_export(rows), codebook), codebook, register)
+    assert res.respondents["site"].astype(str).tolist() == ["nv"] * 4
+
+
+def _register(tmp_path, text):
+    path = tmp_path / "sites.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("site_id,site_name\nnorth,North\nnorth,South\n",
+         r"rows 2 and 3: site_id 'north' appears twice \('North' and 'South'\)"),
+        ("site_id,site_name\nnorth,North\nnorth-2,North\n",
+         r"rows 2 and 3: site_name 'North' appears twice \(ids 'north' and 'north-2'\)"),
+        ("site_id,site_name\nnv,North Vale\nnv2,north vale\n",
+         r"rows 2 and 3: site names 'North Vale' and 'north vale' are the same name"),
+        ("site_id,site_name\nnv,North Vale\nnv2,North-Vale\n",
+         r"rows 2 and 3: site names 'North Vale' and 'North-Vale' are the same name"),
+        ("site_id,site_name\nnorth,South\nsouth,North\n",
+         r"rows 2 and 3: site_name 'South' \(row 2, id 'north'\) reads as the site_id of row 3"),
+        ("site_id,site_name\nnorth,North\nsouth,\n", r"row 3: site_name is blank"),
+    ],
+    ids=["duplicate_id", "two_ids_one_name", "names_by_case", "names_by_dash", "swapped", "blank"],
+)  # fmt: skip
+def test_confusable_register_is_refused_naming_both_rows(tmp_path, text, message):
+    path = _register(tmp_path, text)
+    with pytest.raises(InputError, match=message) as err:
+        read_site_register(path)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+def test_duplicate_site_id_is_a_user_error_not_a_bug(write_export, tmp_path, capsys):
+    # Formerly exit 3 "internal error: Categorical categories must be unique".
+    export = write_export([ROWS[0]])
+    register = _register(tmp_path, "site_id,site_name\nnorth,North\nnorth,South\n")
+    args = ["--root", str(tmp_path), "clean", "--input", str(export)]
+    assert main([*args, "--sites-register", str(register)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "rows 2 and 3" in err and str(register) in err
+
+
+def test_respondents_keep_their_site_when_names_look_alike(write_export, codebook):
+    register = pd.DataFrame({"site_id": ["north", "south"], "site_name": ["North", "South"]})
+    rows = [dict(ROWS[0], respondent_id=f"R{i}", site=s)
+            for i, s in enumerate(["North", "south", "NORTH", "South"])]  # fmt: skip
+    res = clean(read_template(write_export(rows), codebook), codebook, register, key=KEY)
+    got = res.respondents.set_index("raw_row")["site"].astype(str).to_dict()
+    assert got == {2: "north", 3: "south", 4: "north", 5: "south"}
+
+
+# Duplicate submissions: the same id in the same wave and site.
+
+
+def _dup_rows(spec):
+    """Rows of (id, wave, site, submitted) with one answer each."""
+    return [dict(respondent_id=r, wave=str(w), site=s, submitted_at=t, profession="GPs",
+                 **{"trust.asc": "Agree"}) for r, w, s, t in spec]  # fmt: skip
+
+
+def test_ids_reused_in_the_next_wave_keep_both_waves(write_export, codebook):
+    rows = _dup_rows(
+        [
+            ("R1", 2014, "North", "2014-05-01"),
+            ("R2", 2014, "North", "2014-05-01"),
+            ("R1", 2019, "North", "2019-05-01"),
+            ("R2", 2019, "North", "2019-05-01"),
+        ]
+    )
+    res = clean(read_template(write_export(rows), codebook), codebook, SITES, key=KEY)
+    assert res.respondents["wave"].tolist() == [2014, 2014, 2019, 2019]
+    assert len(res.exclusions) == 0
+    assert res.respondents["respondent_id"].tolist() == [
+        pid("R1", 2014), pid("R2", 2014), pid("R1"), pid("R2")]  # fmt: skip
+
+
+def test_ids_numbered_per_site_keep_every_respondent(write_export, codebook):
+    rows = _dup_rows(
+        [(f"R{i}", 2019, s, "2019-05-01") for s in ("North", "South") for i in (1, 2, 3)]
+    )
+    res = clean(read_template(write_export(rows), codebook), codebook, SITES, key=KEY)
+    assert len(res.respondents) == 6 and len(res.exclusions) == 0
+    assert res.respondents["respondent_id"].is_unique
+    assert res.responses.groupby("respondent_id", observed=True).ngroups == 6
+
+
+def test_true_duplicate_in_one_wave_and_site_is_excluded(write_export, codebook):
+    rows = _dup_rows(
+        [
+            ("R1", 2019, "North", "2019-05-02"),
+            ("R1", 2019, "South", "2019-05-01"),
+            ("R1", 2019, "North", "2019-05-01"),
+            ("R1", 2014, "North", "2014-05-01"),
+        ]
+    )
+    res = clean(read_template(write_export(rows), codebook), codebook, SITES, key=KEY)
+    assert res.respondents["raw_row"].tolist() == [2, 3, 5]
+    ex = res.exclusions
+    assert ex[["raw_row", "reason", "detail"]].astype(str).values.tolist() == [
+        ["4", "duplicate_submission", "earlier submission; kept raw row 2"]
+    ]
+    assert ex["value"].isna().all() or (ex["value"] == "").all()  # not the raw id
+
+
+def test_duplicate_key_can_make_ids_global(write_export, codebook):
+    rows = _dup_rows([("R1", 2019, "North", "2019-05-02"), ("R1", 2019, "South", "2019-05-01")])
+    raw = read_template(write_export(rows), codebook)
+    res = clean(raw, codebook, SITES, key=KEY, duplicate_key=["respondent_id"])
+    assert res.respondents["raw_row"].tolist() == [2]
+    assert res.exclusions["reason"].astype(str).tolist() == ["duplicate_submission"]
+    want = hmac.new(KEY, b"R1", hashlib.sha256).hexdigest()[:16]
+    assert res.respondents["respondent_id"].tolist() == [want]
+
+
+MAPPING = """layout: plain
+fields: {respondent_id: id, site: site, wave: wave, profession: profession}
+items: {trust_asc: trust.asc}
+"""
+
+
+def test_mapping_duplicate_key_reaches_clean(tmp_path, codebook):
+    export = tmp_path / "plain.csv"
+    export.write_text("id,site,wave,profession,trust_asc\nP1,North,2019,GPs,Agree\n"
+                      "P1,South,2019,GPs,Agree\n", encoding="utf-8")  # fmt: skip
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING + "duplicates: {key: [respondent_id, wave]}\n", encoding="utf-8")
+    _, _, frame, _ = read_mapped(export, codebook, mapping)
+    res = clean(frame, codebook, SITES)
+    assert res.exclusions["reason"].astype(str).tolist() == ["duplicate_submission"]
+    mapping.write_text(MAPPING, encoding="utf-8")  # default: id, wave and site
+    _, _, frame, _ = read_mapped(export, codebook, mapping)
+    assert len(clean(frame, codebook, SITES).respondents) == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("{key: [wave, site]}", "duplicates.key: must list respondent_id"),
+     ("{key: [respondent_id, profession]}", "duplicates.key: 'profession' cannot be part"),
+     ("{key: respondent_id}", "duplicates: give {key: [respondent_id, ...]}"),
+     ("[respondent_id]", "duplicates: give {key: [respondent_id, ...]}")],
+)  # fmt: skip
+def test_bad_duplicate_key_is_one_line(tmp_path, codebook, spec, message):
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(MAPPING + f"duplicates: {spec}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=re.escape(f"{mapping}: {message}")):
+        load_mapping(mapping, codebook)
 
 
 @settings(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
@@ -63,11 +66,18 @@ def test_scale_dtype_is_ordered_low_to_high(codebook):
     ]
 
 
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes a shared object out twice: codebooks refuse YAML anchors and aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
 def _broken(tmp_path, mutate):
     raw = yaml.safe_load(DEFAULT_CODEBOOK.read_text())
     mutate(raw)
     path = tmp_path / "broken.yaml"
-    path.write_text(yaml.safe_dump(raw))
+    path.write_text(yaml.dump(raw, Dumper=_NoAliasDumper))
     return path
 
 
@@ -128,3 +138,48 @@ def test_invalid_yaml_names_the_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("id: x\nscales: [unclosed\n")
     assert "not valid YAML" in _error(path)
+
+
+def test_code_that_cannot_be_stored_is_named(tmp_path):
+    def code_200(r):
+        r["scales"]["agree4"]["levels"][3]["code"] = 200
+        r["scales"]["agree4"]["high"] = [3, 200]
+
+    message = _error(_broken(tmp_path, code_200))
+    assert "scales.agree4.levels[3].code" in message and "code 200 is outside -128..127" in message
+
+
+def test_boolean_code_is_not_an_integer(tmp_path):
+    path = _broken(tmp_path, lambda r: r["scales"]["agree4"]["levels"][0].update(code=True))
+    assert "scales.agree4.levels[0].code" in _error(path)
+
+
+def test_high_codes_must_be_a_list(tmp_path):
+    path = _broken(tmp_path, lambda r: r["scales"]["agree4"].update(high=4))
+    assert "scales.agree4.high" in _error(path)
+
+
+def test_anchor_is_refused_with_its_line(tmp_path):
+    path = tmp_path / "anchored.yaml"
+    path.write_text("id: x\nscales: &s {}\n")
+    message = _error(path)
+    assert "line 2" in message and "anchors and aliases" in message
+
+
+def test_alias_bomb_fails_fast_with_one_line(tmp_path):
+    # Nine levels of nine aliases in a scale label (which the loader turns into text).
+    # A child process with a memory cap and a timeout: a regression fails, it does not
+    # exhaust the machine or hang the suite.
+    bomb = ['  - &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb += [f"  - &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text("id: x\nlols:\n" + "\n".join(bomb) + "\nscales: {s: {label: *a8}}\n")
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30));"
+        "from hsc_research.instrument import load_codebook; load_codebook(sys.argv[1])"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("hsc_research.errors.CodebookError: ")
+    assert "bomb.yaml: line 3: YAML anchors and aliases" in last

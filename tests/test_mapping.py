@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from hsc_research.errors import InputError
@@ -128,3 +131,59 @@ def test_invalid_yaml_names_the_line(tmp_path, codebook):
 def test_yes_and_no_stay_labels_not_booleans(tmp_path, codebook):
     mapping = _mapping(tmp_path, codebook, extra="answers: {agree4: {Yes: Agree, No: Disagree}}\n")
     assert mapping.answers["agree4"] == {"yes": "Agree", "no": "Disagree"}
+
+
+# Hidden line breaks: YAML ends a line at U+2028, U+2029 and U+0085; many editors and
+# viewers do not, so a rule after one inside a comment is read by YAML but not by a person.
+@pytest.mark.parametrize("brk", ["\u2028", "\u2029", "\x85"])
+def test_hidden_line_break_in_a_comment_is_refused(tmp_path, codebook, brk):
+    # MINIMAL starts with a blank line: the comment is line 4.
+    message = _error(
+        tmp_path, codebook, f"# checked{brk}answers: {{agree4: {{Agree: Disagree}}}}\n"
+    )
+    assert "line 4" in message and "hidden line break" in message
+
+
+def test_hidden_line_break_in_an_unquoted_value_is_refused(tmp_path, codebook):
+    text = MINIMAL.replace("profession: job", "profession: job\u2028x")
+    with pytest.raises(InputError, match="line 2: a hidden line break"):
+        _mapping(tmp_path, codebook, text=text)
+
+
+def test_hidden_line_break_inside_quotes_is_data(tmp_path, codebook):
+    extra = "exclude: {column: Status, values: [\"Preview\u2028one\", 'Test\u2029two']}\n"
+    assert _mapping(tmp_path, codebook, extra=extra).exclude_column == "Status"
+
+
+def test_escaped_line_separator_in_quotes_is_data(tmp_path, codebook):
+    mapping = _mapping(tmp_path, codebook, extra='exclude: {column: "Sta\\Ltus"}\n')
+    assert mapping.exclude_column == "Sta\u2028tus"
+
+
+def test_anchor_and_alias_are_refused(tmp_path, codebook):
+    text = "fields: &f {respondent_id: id, site: site, wave: {value: 2019}, profession: job}\n"
+    message = _error(tmp_path, codebook, text + "items: {t1: trust.asc}\n")
+    assert "line 4" in message and "anchors and aliases" in message  # after MINIMAL
+
+
+def test_alias_bomb_fails_fast_with_one_line(tmp_path):
+    # Nine levels of nine aliases (9**9 strings if expanded) in the free_text list, which
+    # the loader turns into text: before the fix this took 15 s and 3 GB. Run in a child
+    # process with a memory cap and a timeout, so a regression fails instead of
+    # exhausting the machine or hanging the suite.
+    bomb = ['  - &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    bomb += [f"  - &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    path = tmp_path / "bomb.yaml"
+    path.write_text(MINIMAL + "free_text:\n" + "\n".join(bomb) + "\n", encoding="utf-8")
+    assert len(path.read_bytes()) < 700
+    code = (
+        "import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30));"
+        "from hsc_research.instrument import load_codebook;"
+        "from hsc_research.mapping import load_mapping;"
+        "load_mapping(sys.argv[1], load_codebook())"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60)  # fmt: skip
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("hsc_research.errors.InputError: ")
+    assert "bomb.yaml: line 5: YAML anchors and aliases" in last

@@ -108,6 +108,29 @@ def test_funnel_plot_points_and_limits():
     assert any(t.get_text() == "Site one" for t in fig.axes[0].texts)
 
 
+def test_site_heatmap_stars_significant_cells_after_masking():
+    # Once masked, ``significant`` is 1.0 / 0.0 / NaN: 1.0 must still draw a star.
+    heat = pd.DataFrame({"scope": ["a", "a", "b", "b"], "indicator": ["x", "y", "x", "y"],
+                         "diff": [0.125, -0.02, np.nan, 0.3],
+                         "significant": [1.0, 0.0, np.nan, 1.0]})  # fmt: skip
+    fig = plots.site_indicator_heatmap(heat, {"a": "A", "b": "B"}, {"x": "X", "y": "Y"}, "t")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    # 12.5 points rounds half away from zero: +13, in figures as in text.
+    assert texts == ["+13*", "+30*", "-2"]
+
+
+def test_funnel_plot_draws_the_adjusted_limits_when_overdispersed():
+    fun = pd.DataFrame({"scope": ["s1", "s2"], "n": [50, 200], "k": [10, 80], "estimate": [0.2, 0.4],
+                        "national": [0.36, 0.36], "outside": ["within", "within"],
+                        "adjusted": [True, True], "tau2": [0.01, 0.01]})  # fmt: skip
+    fig = plots.funnel_plot(fun, "Trust", {})
+    upper95 = fig.axes[0].lines[1]
+    n = upper95.get_xdata()[0]
+    expected = 0.36 + 1.959964 * np.sqrt(0.36 * 0.64 / n + 0.01)
+    assert upper95.get_ydata()[0] == pytest.approx(100 * expected, abs=1e-4)
+    assert "overdispersion-adjusted" in fig.alt_text
+
+
 #: A site name that matplotlib would parse as a (broken) formula.
 FORMULA = r"$\frac{1}{$ North"
 

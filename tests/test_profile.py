@@ -60,3 +60,32 @@ def test_exclusion_summary_by_site_and_nationally():
     nat = out[out["scope"] == "_national"].set_index("reason")
     assert nat.loc["unknown_site", "records"] == 1 and nat["answers"].sum() == 73
     assert set(out.loc[out["scope"] == "a", "reason"]) == {"duplicate_submission", "invalid_value"}
+
+
+def test_hidden_profession_is_not_its_group_minus_its_siblings(codebook):
+    # Community group at site n: 8 GPs, 19 community health, 20 care providers (47).
+    # Hiding only the 8 would leave 47 - 19 - 20 = 8: a sibling must be hidden too.
+    rows = [("n", 2019, "gp", "frontline")] * 8 + [
+        ("n", 2019, "community_health", "frontline")
+    ] * 19
+    rows += [("n", 2019, "care_provider", "frontline")] * 20 + [
+        ("n", 2019, "asc", "frontline")
+    ] * 30
+    # 12 discharge staff: the smallest other profession, the partner the profession-level
+    # rule alone picks (8 + 12 >= 10), which left the GPs recoverable from their group.
+    rows += [("n", 2019, "hospital_discharge", "frontline")] * 12
+    rows += [("n", 2019, "hospital_clinical", "frontline")] * 30
+    rows += [("s", 2019, p, "frontline") for p in ("gp", "community_health", "care_provider", "asc")
+             for _ in range(40)]  # fmt: skip
+    prof = response_profile(_respondents(codebook, rows), codebook, min_cell=10).set_index(
+        ["scope", "dimension", "category"]
+    )
+    site = prof.loc["n"]
+    community = ["gp", "community_health", "care_provider"]
+    shown = [site.loc[("profession", p), "n"] for p in community]
+    hidden = [p for p, v in zip(community, shown, strict=True) if pd.isna(v)]
+    group = site.loc[("group", "community"), "n"]
+    assert "gp" in hidden and len(hidden) >= 2 or pd.isna(group)
+    if not pd.isna(group):
+        # What a reader can subtract is the hidden cells together, at least 10.
+        assert group - sum(v for v in shown if not pd.isna(v)) >= 10

@@ -31,6 +31,7 @@ from hsc_research.stats import compare, frequency, gaps, likert, matrices, propo
 from hsc_research.stats.counts import answer_counts, with_group
 from hsc_research.stats.disclosure import suppress_estimates, suppress_linked
 from hsc_research.stats.models import ModelError, fit_ordinal
+from hsc_research.stats.multiplicity import CORRECTIONS
 
 log = logging.getLogger(__name__)
 
@@ -132,27 +133,17 @@ def _mask(table: pd.DataFrame, hidden: np.ndarray, columns: Sequence[str]) -> pd
 
 
 EST = ("n", "k", "estimate", "ci_low", "ci_high")
-DIFF = (
-    "n1",
-    "k1",
-    "p1",
-    "n2",
-    "k2",
-    "p2",
-    "diff",
-    "ci_low",
-    "ci_high",
-    "p",
-    "p_adj",
-    "significant",
-)
+DIFF = ("n1", "k1", "p1", "n2", "k2", "p2", "diff", "ci_low", "ci_high", "p", "significant")
+STD = ("std_p1", "std_p2", "std_diff", "std_se", "std_ci_low", "std_ci_high")
+#: Directional trust pairs the reports show (one family per scope and wave).
+TRUST_GAP_PAIRS = (("asc", "hospital_discharge"), ("asc", "hospital_clinical"))
 
 
 def aggregate(
     cleaned: CleanResult,
     codebook: Codebook,
     min_cell: int = MIN_CELL,
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> dict[str, pd.DataFrame]:
     """Compute every published table.
 
@@ -165,7 +156,9 @@ def aggregate(
     min_cell
         Disclosure threshold.
     correction
-        ``"holm"`` or ``"fdr_bh"`` for every family of tests.
+        ``"bonferroni"`` (default) or ``"none"``: the level of the intervals printed for
+        a family of comparisons (:mod:`~hsc_research.stats.multiplicity`). Each family is
+        what one reader sees in one table or figure.
 
     Returns
     -------
@@ -250,11 +243,15 @@ def aggregate(
         hx, sv["scope"], sv["wave"], "profession", sv["target"], sv["question"], sv["target"]
     )
     h_all = _hidden(hx, sv["scope"], sv["wave"], "all", "all", sv["question"], sv["target"])
-    out["self_vs_others"] = _mask(sv, h_in | h_all, DIFF)
+    h = h_in | h_all
+    sv = gaps.finish(sv, correction, family=["scope", "wave", "question"], hidden=h)
+    out["self_vs_others"] = _mask(sv, h, DIFF)
 
     dg = _both(lambda by: gaps.directional_gaps(cube, codebook, "trust", by, correction))
+    dg = dg.merge(pd.DataFrame(TRUST_GAP_PAIRS, columns=["a", "b"]), on=["a", "b"])
     h1 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["a"], "trust", dg["b"])
     h2 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["b"], "trust", dg["a"])
+    dg = gaps.finish(dg, correction, family=["scope", "wave"], hidden=h1 | h2)
     out["trust_gaps"] = _mask(dg, h1 | h2, DIFF)
 
     if len(waves) >= 2:
@@ -267,6 +264,7 @@ def aggregate(
         wc = wc.drop(columns="wave", errors="ignore")
         h1 = _hidden(hx, wc["scope"], wc["wave_to"], "all", "all", wc["question"], wc["item"])
         h2 = _hidden(hx, wc["scope"], wc["wave_from"], "all", "all", wc["question"], wc["item"])
+        wc = gaps.finish(wc, correction, family=["scope", "question"], hidden=h1 | h2)
         out["wave_change"] = _mask(wc, h1 | h2, DIFF)
 
     # Frequency questions: ranked items (all raters and by group), tag shares and comparison.
@@ -302,22 +300,27 @@ def aggregate(
     site_hidden = ind_table[ind_table["scope"] != NATIONAL].set_index(
         ["wave", "scope", "indicator"]
     )["suppressed"]
-    svr = compare.site_vs_rest(ind, codebook, correction)
-    h = site_hidden.reindex(
-        pd.MultiIndex.from_arrays([svr["wave"], svr["site"], svr["indicator"]])
-    ).fillna(True)
-    out["site_vs_rest"] = _mask(svr, h.to_numpy(dtype=bool), DIFF).rename(columns={"site": "scope"})
+    # The gap analysis: each site's own indicators are one family (what its reader sees).
+    svr = compare.site_vs_rest(ind, codebook, correction, ("wave", "site"), site_hidden)
+    h = _site_lookup(site_hidden, svr)
+    prof_ind = compare.indicator_counts(cube, codebook, by=["site", "wave", "profession"])
+    std = compare.standardised_vs_rest(prof_ind, svr[["wave", "site", "indicator", "ci_level"]],
+                                       min_cell)  # fmt: skip
+    svr = svr.merge(std, on=["wave", "site", "indicator"], how="left")
+    out["site_vs_rest"] = _mask(_mask(svr, h, STD), h, DIFF).rename(columns={"site": "scope"})
+    # The national heatmap: every cell of it is one family.
+    heat = compare.site_vs_rest(ind, codebook, correction, ("wave",), site_hidden)
+    out["site_heatmap"] = _mask(heat, _site_lookup(site_hidden, heat), DIFF).rename(
+        columns={"site": "scope"}
+    )
     fun = compare.funnel_table(ind)
-    h = site_hidden.reindex(
-        pd.MultiIndex.from_arrays([fun["wave"], fun["site"], fun["indicator"]])
-    ).fillna(True)
-    out["funnel"] = _mask(fun, h.to_numpy(dtype=bool), ("n", "k", "estimate")).rename(
+    out["funnel"] = _mask(fun, _site_lookup(site_hidden, fun), ("n", "k", "estimate", "z")).rename(
         columns={"site": "scope"}
     )
     if len(waves) >= 2:
         out["indicator_change"] = _indicator_change(ind_table, waves[-2], waves[-1], correction)
 
-    out["ordinal_model"] = _ordinal(cleaned, codebook, waves)
+    out["ordinal_model"] = _ordinal(cleaned, codebook, waves, min_cell)
 
     # Response profile and data quality, per site and nationally.
     out["profile"] = response_profile(cleaned.respondents, codebook, min_cell, NATIONAL)
@@ -325,6 +328,13 @@ def aggregate(
 
     out["bases"] = b.assign(n=b["n"].astype("Int64").mask(b["hidden"]))
     return out
+
+
+def _site_lookup(site_hidden: pd.Series, table: pd.DataFrame) -> np.ndarray:
+    """``site_hidden`` (indexed by wave, site, indicator) for each row of ``table``;
+    a combination with no indicator row is hidden."""
+    keys = pd.MultiIndex.from_arrays([table["wave"], table["site"], table["indicator"]])
+    return site_hidden.reindex(keys).fillna(True).to_numpy(dtype=bool)
 
 
 def _indicators(ind: pd.DataFrame, codebook: Codebook, hx: pd.Series) -> pd.DataFrame:
@@ -362,7 +372,7 @@ def _indicator_change(
     t = pd.concat([both[["scope", "indicator", "label"]], diff], axis=1)
     t.insert(3, "wave_from", wave_from)
     t.insert(4, "wave_to", wave_to)
-    t = gaps.finish(t, correction, family=["scope"])
+    t = gaps.finish(t, correction, family=["scope"], hidden=hidden)
     return _mask(t, hidden, DIFF)
 
 
@@ -371,10 +381,21 @@ def _indicator_change(
 #: OrderedModel uses numerical derivatives, whose cost grows with rows x parameters^2.
 MODEL_MAX_ROWS = 50_000
 MODEL_MAX_SITES = 30
+#: Model level that stands for the sites too small for a coefficient of their own.
+POOLED_SITES = "smaller sites, pooled"
 
 
-def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.DataFrame:
-    """Ordered logit of trust in ASC on rater group, site and wave (all raters but ASC)."""
+def _ordinal(
+    cleaned: CleanResult, codebook: Codebook, waves: list[int], min_cell: int = MIN_CELL
+) -> pd.DataFrame:
+    """Ordered logit of trust in ASC on rater group, site and wave (all raters but ASC).
+
+    Disclosure control as for every table: a site, group or wave level with fewer than
+    ``min_cell`` answers gets no coefficient of its own. Small sites are pooled into one
+    level ("smaller sites, pooled") when together they reach ``min_cell``, and are left
+    out otherwise; any other small level is left out. Each choice is stated in ``note``.
+    A model that cannot be fitted is a note in the report, not a failed build.
+    """
     r = cleaned.responses
     sel = (
         (r["question"] == "trust")
@@ -383,31 +404,57 @@ def _ordinal(cleaned: CleanResult, codebook: Codebook, waves: list[int]) -> pd.D
         & (r["group"] != "asc")
     )
     frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
-    frame = frame.assign(group=frame["group"].astype(str), site=frame["site"].astype(str))
+    frame = frame.assign(
+        group=frame["group"].astype(str), site=frame["site"].astype(str),
+        wave=frame["wave"].astype(str),
+    )  # fmt: skip
     notes = []
     predictors = ["group"]
     if frame["site"].nunique() <= MODEL_MAX_SITES:
         predictors.append("site")
+        sizes = frame["site"].value_counts()
+        small = sorted(sizes.index[sizes < min_cell])
+        if small:
+            if sizes[small].sum() >= min_cell and len(small) > 1:
+                frame.loc[frame["site"].isin(small), "site"] = POOLED_SITES
+                notes.append(f"{len(small)} sites with fewer than {min_cell} answers pooled")
+            else:
+                frame = frame[~frame["site"].isin(small)]
+                notes.append(f"{len(small)} site(s) with fewer than {min_cell} answers left out")
     else:
         notes.append(f"site left out ({frame['site'].nunique()} sites; see the site comparisons)")
     if len(waves) > 1:
         predictors.append("wave")
+    for pred in ("group", "wave"):
+        sizes = frame[pred].value_counts()
+        small = sorted(sizes.index[sizes < min_cell])
+        if pred in predictors and small:
+            frame = frame[~frame[pred].isin(small)]
+            notes.append(f"{pred} {', '.join(small)} left out (fewer than {min_cell} answers)")
+    for pred in list(predictors):
+        if frame[pred].nunique() < 2:
+            predictors.remove(pred)
+            notes.append(f"{pred} left out (one level only)")
     if len(frame) > MODEL_MAX_ROWS:
         notes.append(
             f"fitted on a random sample of {MODEL_MAX_ROWS:,} of {len(frame):,} answers (seed 0)"
         )
         frame = frame.sample(MODEL_MAX_ROWS, random_state=0)
+    reference = {"group": "hospital", "wave": str(waves[0])}
+    reference = {k: v for k, v in reference.items() if k in predictors and v in set(frame[k])}
     try:
-        out = fit_ordinal(
-            frame, "code", predictors, reference={"group": "hospital", "wave": str(waves[0])}
-        )
+        if not predictors or len(frame) < min_cell:
+            raise ModelError("too few answers or predictors left to fit the model")
+        out = fit_ordinal(frame, "code", predictors, reference=reference)
         out["model"] = f"ordered logit of trust in ASC (codes 1-4) on {', '.join(predictors)}"
         out["nobs"] = out.attrs.get("nobs")
         out["note"] = "; ".join(notes) or None
         out["error"] = None
     except ModelError as exc:
         log.warning("ordinal model skipped: %s", exc)
-        out = pd.DataFrame({"term": [], "error": [str(exc)]})
+        out = pd.DataFrame(
+            {"term": [None], "error": [str(exc)], "note": ["; ".join(notes) or None]}
+        )
     return out
 
 
@@ -420,7 +467,7 @@ def metadata(
         "package_version": __version__,
         "codebook": codebook.id,
         "min_cell": min_cell,
-        "correction": gaps.CORRECTIONS[correction],
+        "correction": CORRECTIONS[correction],
         "waves": sorted(int(w) for w in cleaned.respondents["wave"].unique()),
         "sites": {str(s): str(n) for s, n in zip(sites["site"], sites["site_name"], strict=True)},
         "input_sha256": data_sha,
@@ -429,11 +476,18 @@ def metadata(
         "tests": {
             "proportion": "Wilson score interval (statsmodels proportion_confint, method='wilson')",
             "difference": "Newcombe hybrid score interval (statsmodels confint_proportions_2indep, "
-            "method='newcomb') with a " + gaps.TEST_NAME,
-            "matrix": "t-based interval per cell; Welch t-test for asymmetry",
+            "method='newcomb'), at the family's Bonferroni level; the unadjusted "
+            + gaps.TEST_NAME
+            + " is kept in the aggregates for reference",
+            "matrix": "t-based interval per cell; Welch t interval (family's level) for asymmetry",
             "rater_differences": "chi-square test of independence on the full answer distribution",
             "tag_comparison": "paired t-test of each respondent's behaviour minus process share",
-            "funnel": "exact binomial limits around the national proportion (Spiegelhalter 2005)",
+            "funnel": "Spiegelhalter (2005) funnel limits around the national proportion: exact "
+            "binomial limits, or, when the sites are overdispersed (chi-square test of I x phi on "
+            "I - 1 degrees of freedom, z-scores winsorised at 10%), p0 +/- z sqrt(p0 (1 - p0) / n "
+            "+ tau^2) with the DerSimonian-Laird tau^2",
+            "standardised": "direct standardisation to the national profession mix of each "
+            "indicator's raters; Var = sum w^2 p (1 - p) / n; Wald interval",
             "model": "proportional-odds logistic regression (statsmodels OrderedModel, logit)",
         },
     }

@@ -9,29 +9,67 @@ Respondent-level exclusions, in the order they are tested (a respondent gets the
 that applies): ``test_response`` (a preview or test submission, flagged by the
 export's mapping), ``missing_respondent_id``, ``unknown_site``, ``unknown_profession``,
 ``invalid_wave``, ``duplicate_submission`` (an earlier submission by the same
-respondent id; the latest is kept), ``no_substantive_answer``.
+respondent: the same respondent id in the same wave and site, unless the mapping's
+``duplicates: {key: [...]}`` says otherwise; the latest is kept), ``no_substantive_answer``.
 Answer-level exclusions: ``invalid_value`` (fits no level of the scale: out of range,
 unparseable, an Excel error value) and ``self_rating`` (a rating of one's own profession
 where the question does not ask for one). Field-level record (removes nothing):
 ``unknown_role_level`` (the respondent is kept with role level not stated).
+
+Raw respondent ids never leave this module: every table holds a pseudonymous id, a keyed
+hash (HMAC-SHA256, first 16 hex digits) of the respondent's key (id, wave and site by
+default). The key is a secret kept beside the raw export (:func:`pseudonym_key`), so the
+same export gives the same ids on every clean, and without the key the ids cannot be
+traced back. 16 hex digits are 64 bits: two of a million respondents share an id with
+probability about 3 in 100 million, and :func:`clean` refuses such a pair rather than
+merge them.
 """
 
 from __future__ import annotations
 
+import errno
+import hmac
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hsc_research.errors import InputError
+from hsc_research.errors import HscError, InputError
 from hsc_research.instrument import Codebook
 from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categories
 from hsc_research.scales import STATUS_CODE as S
-from hsc_research.sites import sites_from_data
+from hsc_research.sites import check_register, match_sites, sites_from_data
 
 #: Boolean column a mapping adds to flag preview and test submissions.
 TEST_FLAG = "test_response"
+#: What makes two submissions the same respondent, by default: a respondent id may be
+#: reused in another wave or numbered per site.
+DUPLICATE_KEY = ("respondent_id", "wave", "site")
+#: Fields a duplicate key may combine (respondent_id always among them).
+DUPLICATE_KEY_FIELDS = DUPLICATE_KEY
+#: ``DataFrame.attrs`` entry through which a mapping passes its duplicate key to clean.
+DUPLICATE_KEY_ATTR = "duplicate_key"
+#: ``DataFrame.attrs`` entry naming the export a frame was read from, for messages.
+SOURCE_ATTR = "source"
+#: Waves are survey years in this range.
+WAVE_MIN, WAVE_MAX = 1900, 2100
+#: File beside the raw export holding the secret key of the pseudonymous ids.
+PSEUDONYM_KEY_NAME = ".hsc_pseudonym_key"
+#: Hex digits of a pseudonymous id (64 bits).
+PSEUDONYM_CHARS = 16
+#: The files ``clean`` writes to the processed folder.
+TABLES = ("responses", "respondents", "exclusions")
+SUMMARY_NAME = "clean_summary.json"
+FREE_TEXT_NAME = "free_text.parquet"
+#: Written from the cleaned tables; stale once they are replaced.
+AGGREGATES_DIR = "aggregates"
 
 RESPONDENT_REASONS = (
     "test_response",
@@ -139,7 +177,105 @@ def _truncate(value: object) -> str:
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "\u2026"
 
 
-def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = None) -> CleanResult:
+def _respondent_keys(
+    rid: pd.Series, wave: pd.Series, site_id: pd.Series, site_raw: pd.Series,
+    fields: Sequence[str],
+) -> np.ndarray:  # fmt: skip
+    """One text per row naming the respondent by ``fields`` (in :data:`DUPLICATE_KEY`
+    order); rows with an unknown site or invalid wave get their raw text, marked."""
+    unknown = [f for f in fields if f not in DUPLICATE_KEY_FIELDS]
+    if unknown or "respondent_id" not in fields:
+        raise InputError(
+            f"duplicate key {list(fields)}: use respondent_id with any of wave and site"
+        )
+    whole = wave.notna() & (wave % 1 == 0)
+    parts = {
+        "respondent_id": rid.fillna("").astype(object),
+        "wave": pd.Series(
+            np.where(whole, wave.where(whole, 0).astype("int64").astype(str), "?"),
+            index=rid.index,
+        ),
+        "site": site_id.where(site_id.notna(), "?" + site_raw.fillna("").astype(str)),
+    }
+    key = parts["respondent_id"].astype(str)
+    for f in DUPLICATE_KEY_FIELDS[1:]:
+        if f in fields:
+            key = key + "\x1f" + parts[f].astype(str)
+    return key.to_numpy(dtype=object)
+
+
+def pseudonyms(keys: np.ndarray, secret: bytes) -> np.ndarray:
+    """Pseudonymous ids: the first :data:`PSEUDONYM_CHARS` hex digits of
+    HMAC-SHA256(secret, key), computed once per distinct key.
+
+    Parameters
+    ----------
+    keys
+        Text naming each respondent (see :func:`clean`).
+    secret
+        The project's key (:func:`pseudonym_key`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of ids, aligned with ``keys``.
+    """
+    idx, uniques = pd.factorize(pd.Series(keys, dtype=object))
+    ids = [hmac.digest(secret, str(u).encode("utf-8"), "sha256").hex()[:PSEUDONYM_CHARS]
+           for u in uniques]  # fmt: skip
+    return np.array(ids, dtype=object)[idx] if len(idx) else np.array([], dtype=object)
+
+
+def pseudonym_key(raw_dir: Path) -> bytes:
+    """The project's secret key of pseudonymous ids, created on first use.
+
+    Kept in ``raw_dir`` (beside the raw export, never under ``data/processed``) as
+    :data:`PSEUDONYM_KEY_NAME`, readable by its owner only. It is made once with
+    :mod:`secrets` and reused, so re-cleaning gives the same ids; deleting it gives new
+    ids. Keep it with the raw data: whoever has it and the export can link the ids.
+
+    Raises
+    ------
+    InputError
+        The key cannot be read or written, or is not a key.
+    """
+    path = Path(raw_dir) / PSEUDONYM_KEY_NAME
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # O_EXCL: two cleans at once cannot write two different keys.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(secrets.token_hex(32) + "\n")
+        text = path.read_text(encoding="ascii").strip()
+    except FileExistsError:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise InputError(
+            f"{path}: cannot read or create the pseudonym key ({why}); check the folder's "
+            "permissions"
+        ) from None
+    try:
+        secret = bytes.fromhex(text)
+        if len(secret) < 16:
+            raise ValueError("too short")
+        return secret
+    except ValueError:
+        raise InputError(
+            f"{path}: not a pseudonym key; restore it from a backup, or delete it to start "
+            "new ids (ids then differ from earlier cleans)"
+        ) from None
+
+
+def clean(
+    raw: pd.DataFrame,
+    codebook: Codebook,
+    sites: pd.DataFrame | None = None,
+    *,
+    key: bytes | None = None,
+    duplicate_key: Sequence[str] | None = None,
+) -> CleanResult:
     """Clean a wide export (as read by :func:`hsc_research.ingest.read_template`).
 
     Parameters
@@ -150,11 +286,23 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
         The instrument.
     sites
         Site register (``site_id, site_name``). When ``None`` every non-blank site
-        name is accepted and given a slug id.
+        name is accepted and given a slug id (names that differ only in case, spaces or
+        punctuation are refused: a register must say which site each is).
+    key
+        Secret key of the pseudonymous ids (:func:`pseudonym_key`). ``None`` draws a
+        one-off key: the ids are then not the same from one call to the next.
+    duplicate_key
+        Fields that identify one respondent among the submissions (default
+        :data:`DUPLICATE_KEY`, or the mapping's, passed in ``raw.attrs``).
 
     Returns
     -------
     CleanResult
+
+    Raises
+    ------
+    InputError
+        Site names that cannot be told apart, or a register whose rows could be confused.
     """
     items = codebook.items
     n, n_items = len(raw), len(items)
@@ -177,11 +325,14 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
     exclude(rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy(), "missing_respondent_id",
             "respondent_id", None, "no respondent id; the survey tool should always set one")  # fmt: skip
 
+    dup_fields = tuple(duplicate_key or raw.attrs.get(DUPLICATE_KEY_ATTR) or DUPLICATE_KEY)
     if sites is None:
-        sites = sites_from_data(raw["site"])
-    site_id = match_categories(
-        raw["site"], dict(zip(sites["site_id"], sites["site_name"], strict=True))
-    )
+        sites = sites_from_data(
+            raw["site"], raw["raw_row"], raw.attrs.get(SOURCE_ATTR, "the export")
+        )
+    else:
+        check_register(sites)
+    site_id = match_sites(raw["site"], sites, raw["raw_row"])
     exclude(site_id.isna().to_numpy(), "unknown_site", "site", raw["site"].to_numpy(),
             "site not in the site register; add it to sites.csv or correct the export")  # fmt: skip
 
@@ -190,32 +341,38 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
             raw["profession"].to_numpy(), "profession not in the codebook; map it to a codebook profession")  # fmt: skip
 
     wave = pd.to_numeric(raw["wave"].str.strip(), errors="coerce")
-    bad_wave = (wave.isna() | (wave % 1 != 0) | (wave < 1900) | (wave > 2100)).to_numpy()
+    bad_wave = (wave.isna() | (wave % 1 != 0) | (wave < WAVE_MIN) | (wave > WAVE_MAX)).to_numpy()
     exclude(bad_wave, "invalid_wave", "wave", raw["wave"].to_numpy(),
             "wave must be the survey year, e.g. 2019")  # fmt: skip
 
-    # Duplicate submissions: among otherwise valid rows, keep each id's latest submission.
+    # Duplicate submissions: among otherwise valid rows, keep each respondent's latest.
+    # A respondent is one value of the duplicate key (id, wave and site by default), so
+    # an id reused in another wave or at another site is another respondent.
     submitted = (
         parse_dates(raw["submitted_at"])
         if "submitted_at" in raw
         else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     )
+    who = _respondent_keys(rid, wave, site_id, raw["site"], dup_fields)
     alive = reason == None  # noqa: E711
-    order = pd.DataFrame({"rid": rid, "t": submitted, "pos": np.arange(n)})[alive]
-    order = order.sort_values(["rid", "t", "pos"], na_position="first")
-    latest = order.drop_duplicates("rid", keep="last")
+    order = pd.DataFrame({"who": who, "t": submitted, "pos": np.arange(n)})[alive]
+    order = order.sort_values(["who", "t", "pos"], na_position="first")
+    latest = order.drop_duplicates("who", keep="last")
     dup_mask = np.zeros(n, dtype=bool)
     dup_mask[order["pos"].to_numpy()] = True
     dup_mask[latest["pos"].to_numpy()] = False
     kept_row_of = dict(
-        zip(latest["rid"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
+        zip(latest["who"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
     )
     dup_detail = np.array(
-        [f"earlier submission; kept raw row {kept_row_of.get(r)}" for r in rid.to_numpy()], dtype=object
+        [f"earlier submission; kept raw row {kept_row_of.get(r)}" for r in who], dtype=object
     ) if dup_mask.any() else None  # fmt: skip
-    exclude(dup_mask, "duplicate_submission", "respondent_id", rid.to_numpy(), "")
+    # The value logged is blank: the raw id must not reach the exclusions table.
+    exclude(dup_mask, "duplicate_submission", "respondent_id", None, "")
     if dup_detail is not None:
         detail[dup_mask] = dup_detail[dup_mask]
+    pseudo_ids = pseudonyms(who, key if key is not None else secrets.token_bytes(32))
+    pseudo_ids[rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy()] = None
 
     # Code every answer of the respondents still in.
     alive = reason == None  # noqa: E711
@@ -249,7 +406,7 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
         {
             "raw_row": raw_rows[live[r_idx]],
             "site": site_id.to_numpy()[live[r_idx]],
-            "respondent_id": rid.to_numpy()[live[r_idx]],
+            "respondent_id": pseudo_ids[live[r_idx]],
             "level": "answer",
             "reason": np.where(status[r_idx, c_idx] == S[INVALID], "invalid_value", "self_rating"),
             "column": item_cols[c_idx],
@@ -272,7 +429,7 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
         {
             "raw_row": raw_rows[excluded],
             "site": site_ids[excluded],
-            "respondent_id": rid.to_numpy()[excluded],
+            "respondent_id": pseudo_ids[excluded],
             "level": "respondent",
             "reason": reason[excluded],
             "column": column[excluded],
@@ -293,7 +450,7 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
         {
             "raw_row": raw_rows[unread],
             "site": site_ids[unread],
-            "respondent_id": rid.to_numpy()[unread],
+            "respondent_id": pseudo_ids[unread],
             "level": "field",
             "reason": "unknown_role_level",
             "column": "role_level",
@@ -310,7 +467,7 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
     )
     respondents = pd.DataFrame(
         {
-            "respondent_id": rid.to_numpy()[kept],
+            "respondent_id": pseudo_ids[kept],
             "raw_row": raw_rows[kept],
             "site": pd.Categorical(site_id.to_numpy()[kept], categories=list(sites["site_id"])),
             "wave": wave.to_numpy()[kept].astype(np.int16),
@@ -331,6 +488,11 @@ def clean(raw: pd.DataFrame, codebook: Codebook, sites: pd.DataFrame | None = No
     site_names = dict(zip(sites["site_id"], sites["site_name"], strict=True))
     respondents.insert(3, "site_name", respondents["site"].map(site_names).astype(object))
 
+    if respondents["respondent_id"].duplicated().any():  # 64-bit hashes: about never
+        raise HscError(
+            "two respondents drew the same pseudonymous id; delete the pseudonym key "
+            f"({PSEUDONYM_KEY_NAME} beside the raw export) and clean again"
+        )
     responses = _long_responses(respondents, codes[keep_live], status[keep_live], codebook)
     result = CleanResult(responses, respondents, exclusions, raw_rows=n, raw_answers=n * n_items)
     rows_ok, answers_ok = accounting(result)
@@ -386,27 +548,125 @@ def _long_responses(
     return pd.DataFrame(out)
 
 
-def write_tables(result: CleanResult, out_dir: Path) -> dict[str, Path]:
-    """Write the three tables as parquet to ``out_dir``; returns their paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for name in ("responses", "respondents", "exclusions"):
-        path = out_dir / f"{name}.parquet"
-        tmp = path.with_suffix(".parquet.tmp")
-        getattr(result, name).to_parquet(tmp, index=False)
-        tmp.replace(path)
-        paths[name] = path
-    return paths
+def write_tables(
+    result: CleanResult, out_dir: Path, free_text: pd.DataFrame | None = None
+) -> dict[str, Path]:
+    """Replace the processed folder with the new tables, all or nothing.
+
+    Every file (the three tables, ``clean_summary.json`` and, when given, the free-text
+    answers) is written to a temporary folder beside ``out_dir``, which then takes
+    ``out_dir``'s place. Whatever fails before that leaves the previous tables as they
+    were and no temporary file behind. Other files in ``out_dir`` are carried over,
+    except an earlier run's free text and the ``aggregates`` folder: its tables came from
+    the previous cleaned data, so ``aggregate`` (or ``build``) must compute them again.
+
+    Parameters
+    ----------
+    result
+        The cleaned tables.
+    out_dir
+        The processed folder (created if missing).
+    free_text
+        Free-text answers to keep (``--keep-free-text``), or ``None``.
+
+    Returns
+    -------
+    dict
+        Table name to its path.
+
+    Raises
+    ------
+    InputError
+        The folder cannot be written (permissions, full disk): one line naming it.
+    """
+    out_dir = Path(out_dir)
+    try:
+        if out_dir.is_dir() and not os.access(out_dir, os.W_OK | os.X_OK):
+            # A read-only folder is the user's choice: refuse rather than swap it out.
+            raise PermissionError(errno.EACCES, "read-only", str(out_dir))
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from None
+    try:
+        for name in TABLES:
+            getattr(result, name).to_parquet(tmp / f"{name}.parquet", index=False)
+        if free_text is not None:
+            free_text.to_parquet(tmp / FREE_TEXT_NAME, index=False)
+        (tmp / SUMMARY_NAME).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
+        _swap_in(tmp, out_dir)
+    except OSError as exc:
+        raise _write_error(out_dir, exc) from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {name: out_dir / f"{name}.parquet" for name in TABLES}
+
+
+def _swap_in(new: Path, out_dir: Path) -> None:
+    """Put the folder ``new`` in the place of ``out_dir``, keeping files that are not
+    ours (a README, report runs)."""
+    ours = {f"{t}.parquet" for t in TABLES} | {SUMMARY_NAME, FREE_TEXT_NAME, AGGREGATES_DIR}
+    if not out_dir.exists():
+        new.rename(out_dir)
+        return
+    if not out_dir.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(out_dir))
+    for entry in out_dir.iterdir():  # fail here, before anything moves, when read-only
+        if entry.name not in ours:
+            if entry.is_dir():
+                shutil.copytree(entry, new / entry.name, symlinks=True)
+            else:
+                shutil.copy2(entry, new / entry.name, follow_symlinks=False)
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    old.rmdir()
+    out_dir.rename(old)
+    try:
+        new.rename(out_dir)
+    except OSError:
+        old.rename(out_dir)  # put the previous tables back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_error(out_dir: Path, exc: OSError) -> InputError:
+    if exc.errno == errno.ENOSPC:
+        why = "the disk is full; free some space"
+    elif isinstance(exc, PermissionError):
+        why = "permission denied; make the folder and its parent writable"
+    else:
+        why = f"{exc.strerror or exc}; check the folder"
+    return InputError(
+        f"{out_dir}: cannot write the cleaned tables ({why}), then run hsc-research clean "
+        "again; the previous tables are unchanged"
+    )
 
 
 def read_tables(processed: Path) -> CleanResult:
-    """Read the cleaned tables back (with their categorical dtypes)."""
+    """Read the cleaned tables back (with their categorical dtypes).
+
+    Raises
+    ------
+    InputError
+        A table is missing, unreadable or corrupt: one line naming it.
+    """
+    import pyarrow as pa
+
     tables = {}
-    for name in ("responses", "respondents", "exclusions"):
+    for name in TABLES:
         path = processed / f"{name}.parquet"
         if not path.is_file():
             raise InputError(f"{path}: not found; run `hsc-research clean` first")
-        tables[name] = pd.read_parquet(path)
+        try:
+            tables[name] = pd.read_parquet(path)
+        except (OSError, pa.ArrowException, ValueError) as exc:
+            why = (
+                exc.strerror
+                if isinstance(exc, OSError) and exc.strerror
+                else "not a readable table"
+            )
+            raise InputError(
+                f"{path}: cannot read the cleaned table ({why}); re-run hsc-research clean"
+            ) from None
     raw_rows = len(tables["respondents"]) + int(
         (tables["exclusions"]["level"] == "respondent").sum()
     )

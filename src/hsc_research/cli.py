@@ -7,7 +7,6 @@ non-zero; tracebacks are for bugs only.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -30,6 +29,21 @@ def _range(text: str) -> tuple[int, int]:
     if not 1 <= low <= high:
         raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= LOW <= HIGH")
     return low, high
+
+
+def _year(text: str) -> int:
+    """A survey year, in the range ``clean`` accepts as a wave."""
+    from hsc_research.clean import WAVE_MAX, WAVE_MIN
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a year, e.g. 2019") from None
+    if not WAVE_MIN <= value <= WAVE_MAX:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a wave is the survey year, {WAVE_MIN} to {WAVE_MAX}, e.g. 2019"
+        )
+    return value
 
 
 def _positive(text: str) -> int:
@@ -67,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--waves",
-        type=_positive,
+        type=_year,
         nargs="+",
         default=[2014, 2019],
         help="survey years (default 2014 2019)",
@@ -127,9 +141,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     a.add_argument(
         "--correction",
-        choices=["holm", "fdr_bh"],
-        default="holm",
-        help="multiple-testing correction (default holm; fdr_bh = Benjamini-Hochberg)",
+        choices=["bonferroni", "none"],
+        default="bonferroni",
+        help="intervals for a table's family of comparisons: bonferroni (default; "
+        "level 1 - 0.05/m for m comparisons, so a flag always agrees with its interval) or none",
     )
 
     b = sub.add_parser("build", help="build every site report, the national report and the index")
@@ -187,18 +202,26 @@ def cmd_clean(args: argparse.Namespace) -> int:
     source = args.input or paths.raw_export
     sites = _register(paths, args.sites_register)
     raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout)
-    result = clean.clean(frame, codebook, sites)
+    key = clean.pseudonym_key(paths.raw)
+    result = clean.clean(frame, codebook, sites, key=key)
     s = result.summary()
     if reason := clean.nothing_kept(result, source):
         raise HscError(f"{reason} (`hsc-research validate` shows why)")
     out = args.out or paths.processed
-    clean.write_tables(result, out)
-    text_path = out / "free_text.parquet"
-    text_path.unlink(missing_ok=True)  # never leave an earlier run's free text behind
+    kept_text = None
     if args.keep_free_text:
-        kept = free_text[free_text["raw_row"].isin(result.respondents["raw_row"])]
-        kept.to_parquet(text_path, index=False)
-        print(f"kept {len(kept)} free-text answers in {text_path} (no report reads them)")
+        # Free text is linked to its respondent by the pseudonymous id, never the raw one.
+        ids = dict(zip(result.respondents["raw_row"], result.respondents["respondent_id"],
+                       strict=True))  # fmt: skip
+        kept_text = free_text[free_text["raw_row"].isin(ids)].copy()
+        kept_text["respondent_id"] = kept_text["raw_row"].map(ids).astype(object)
+    stale = (out / clean.AGGREGATES_DIR).exists()
+    clean.write_tables(result, out, kept_text)
+    if kept_text is not None:
+        print(
+            f"kept {len(kept_text)} free-text answers in {out / clean.FREE_TEXT_NAME} "
+            "(no report reads them)"
+        )
     print(f"cleaned {source} ({raw.layout} layout)")
     if raw.dropped:
         print(f"  dropped identifying columns: {', '.join(raw.dropped)}")
@@ -211,8 +234,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
     for reason, v in s["by_reason"].items():
         verb = "logged  " if reason in clean.FIELD_REASONS else "excluded"
         print(f"  {verb} {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
-    (out / "clean_summary.json").write_text(json.dumps(s, indent=2), encoding="utf-8")
     print(f"wrote responses, respondents and exclusions to {out}")
+    if stale:
+        print(f"  removed {out / clean.AGGREGATES_DIR} (from the previous tables; run aggregate)")
     return 0
 
 
@@ -222,8 +246,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     paths = project_paths(args.root)
     codebook = load_codebook(args.codebook)
-    outcome = validate(args.export, codebook, args.mapping, args.layout,
-                       _register(paths, args.sites_register))  # fmt: skip
+    try:
+        register = _register(paths, args.sites_register)
+    except HscError as exc:  # a register clean would refuse: the export cannot be cleaned
+        print(f"cannot be cleaned: {exc}")
+        return 1
+    outcome = validate(args.export, codebook, args.mapping, args.layout, register)
     for line in outcome.lines:
         print(line)
     if not outcome.ok:
@@ -240,7 +268,15 @@ def cmd_map(args: argparse.Namespace) -> int:
     codebook = load_codebook(args.codebook)
     text, summary = suggest_mapping(args.suggest, codebook, args.layout)
     if args.out:
-        args.out.write_text(text, encoding="utf-8")
+        if args.out.is_dir():
+            raise HscError(f"{args.out}: is a folder; give a file name, e.g. {args.out / 'mapping.yaml'}")  # fmt: skip
+        try:
+            args.out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise HscError(
+                f"{args.out}: cannot write the mapping ({exc.strerror}); give --out a file "
+                "in an existing folder you can write to"
+            ) from None
         print(f"wrote a suggested mapping to {args.out}: {summary}")
         print("check every line marked CHECK or TODO, then pass it with --mapping")
     else:

@@ -20,6 +20,16 @@ RAW_EXPORT_NAME = "survey_export.csv"
 #: File name of the site register beside the raw export.
 SITES_REGISTER_NAME = "sites.csv"
 
+#: Most columns an export may have. Real survey exports have hundreds of columns, a few
+#: thousand at most (Excel itself stops at 16,384); a wider file is not a survey export
+#: and is refused before it is parsed.
+MAX_EXPORT_COLUMNS: int = 20_000
+
+#: Lowest and highest code a codebook scale may use: codes are stored as 8-bit integers
+#: in ``data/processed/``.
+SCALE_CODE_MIN: int = -128
+SCALE_CODE_MAX: int = 127
+
 
 @dataclass(frozen=True)
 class Paths:

@@ -2,38 +2,47 @@
 
 Rules (tested in ``tests/test_findings.py``):
 
-* numbers are whole percentage points (proportions x 100, rounded half away from zero);
-* a difference is called higher / lower only when it is significant after the
-  correction named in the table (adjusted p < 0.05, so the corrected interval excludes
-  0); otherwise the sentence says there is no evidence of a difference;
+* numbers are whole percentage points (proportions x 100, rounded half away from zero,
+  :mod:`~hsc_research.formatting`);
+* a difference is called higher / lower exactly when the interval quoted beside it
+  excludes 0 (:mod:`~hsc_research.stats.multiplicity`); the interval is quoted with its
+  level and family, as in the table it comes from;
 * a suppressed value is never quoted: the sentence says there were too few respondents.
 """
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
+
+from hsc_research.formatting import bound, fixed, pct, points
+from hsc_research.stats.multiplicity import interval_label
 
 TOO_FEW = "too few respondents to report"
 
 
-def points(value: float) -> int:
-    """Proportion to whole percentage points, rounding half away from zero."""
-    x = 100 * float(value)
-    return int(math.floor(abs(x) + 0.5)) * (1 if x >= 0 else -1)
+def interval(low: float, high: float, unit: str = "%", label: str = "95% CI") -> str:
+    """An interval in whole points: "95% CI 9 to 27 points" or "95% CI 30% to 41%".
 
-
-def pct(value: float) -> str:
-    """A proportion as "NN%"."""
-    return f"{points(value)}%"
-
-
-def interval(low: float, high: float, unit: str = "%") -> str:
-    """A 95% interval in whole points: "95% CI 9 to 27 points" or "95% CI 30% to 41%"."""
+    Examples
+    --------
+    >>> interval(0.05, 0.255, "points", "99.44% CI, Bonferroni-adjusted for 9 comparisons")
+    '99.44% CI, Bonferroni-adjusted for 9 comparisons: 5 to 26 points'
+    >>> interval(0.3, 0.41)
+    '95% CI 30% to 41%'
+    """
+    sep = ": " if "," in label else " "
     if unit == "%":
-        return f"95% CI {points(low)}% to {points(high)}%"
-    return f"95% CI {points(low)} to {points(high)} points"
+        return f"{label}{sep}{points(low)}% to {points(high)}%"
+    return f"{label}{sep}{bound(low)} to {bound(high)} points"
+
+
+def row_label(row: pd.Series) -> str:
+    """The interval label of a difference row: its level and family."""
+    m = row.get("family_size")
+    if m is None or pd.isna(m):
+        return "95% CI"
+    correction = {"Bonferroni": "bonferroni"}.get(row.get("correction"), "none")
+    return interval_label(int(m), correction=correction)
 
 
 def _hidden(row: pd.Series, *cols: str) -> bool:
@@ -55,13 +64,15 @@ def compare_sentence(row: pd.Series, subject: str, this: str, other: str) -> str
     if _hidden(row, "p1", "p2", "diff"):
         return f"{subject}: {TOO_FEW} in {this}."
     head = f"{subject} is {pct(row['p1'])} in {this} and {pct(row['p2'])} in {other}"
+    label = row_label(row)
     if bool(row.get("significant", False)):
         size = abs(points(row["diff"]))
         direction = "higher" if row["diff"] > 0 else "lower"
-        lo, hi = sorted((abs(points(row["ci_low"])), abs(points(row["ci_high"]))))
-        return f"{head}: {size} points {direction} (95% CI {lo} to {hi} points)."
-    return (f"{head}; no evidence of a difference ({interval(row['ci_low'], row['ci_high'], 'points')}, "
-            f"{row.get('correction', 'Holm')}-corrected).")  # fmt: skip
+        # Both bounds share the sign of the difference: quote the interval of its size.
+        lo, hi = sorted((abs(row["ci_low"]), abs(row["ci_high"])))
+        return f"{head}: {size} points {direction} ({interval(lo, hi, 'points', label)})."
+    ci = interval(row["ci_low"], row["ci_high"], "points", label)
+    return f"{head}; no evidence of a difference ({ci})."
 
 
 def top_item_sentence(ranked: pd.DataFrame, what: str, where: str) -> str:
@@ -92,8 +103,8 @@ def tie_sentence(ties: pd.DataFrame, labels: dict[str, str], where: str) -> str:
         return f"Relationships: {TOO_FEW} in {where}."
     w, s = weak.iloc[0], strong.iloc[0]
     return (f"The weakest relationship in {where} is {labels[w['rater']]} rating {labels[w['target']]} "
-            f"(mean {w['mean']:.1f} of 5); the strongest is {labels[s['rater']]} rating "
-            f"{labels[s['target']]} ({s['mean']:.1f}).")  # fmt: skip
+            f"(mean {fixed(w['mean'], 1)} of 5); the strongest is {labels[s['rater']]} rating "
+            f"{labels[s['target']]} ({fixed(s['mean'], 1)}).")  # fmt: skip
 
 
 def significant_count_sentence(svr: pd.DataFrame) -> str:
@@ -101,10 +112,10 @@ def significant_count_sentence(svr: pd.DataFrame) -> str:
     shown = svr[~svr["suppressed"]]
     higher = int((shown["flag"] == "significantly higher").sum())
     lower = int((shown["flag"] == "significantly lower").sum())
-    correction = svr["correction"].iloc[0] if len(svr) else "Holm"
+    basis = (row_label(shown.iloc[0]) if len(shown) else "95% CI").replace(" CI", " intervals")
     if higher + lower == 0:
         return (f"On none of the {len(shown)} reportable headline indicators does this site differ "
-                f"significantly from the rest of the sites ({correction}-corrected).")  # fmt: skip
+                f"significantly from the rest of the sites ({basis}).")  # fmt: skip
     return (f"On {higher + lower} of {len(shown)} reportable headline indicators this site differs "
             f"significantly from the rest of the sites ({higher} higher, {lower} lower; "
-            f"{correction}-corrected).")  # fmt: skip
+            f"{basis}).")  # fmt: skip

@@ -20,6 +20,7 @@ codebook item, and translates local wordings of answers and fields into the code
       agree4: {Agree strongly: Strongly agree, 1: Strongly disagree}   # scale, or `all`
     free_text: [Q9]              # kept only with --keep-free-text, in its own table
     exclude: {column: Status, values: [Survey Preview]}  # logged as test_response
+    duplicates: {key: [respondent_id, wave, site]}  # optional; what makes a duplicate
 
 :func:`apply_mapping` turns a read export into the template-layout frame that
 :func:`hsc_research.clean.clean` takes, so every layout is cleaned by the same code.
@@ -27,6 +28,7 @@ codebook item, and translates local wordings of answers and fields into the code
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,16 +37,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hsc_research.clean import TEST_FLAG
+from hsc_research.clean import DUPLICATE_KEY, DUPLICATE_KEY_ATTR, SOURCE_ATTR, TEST_FLAG
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport
+from hsc_research.ingest.files import check_export_file, require_regular_file
 from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
 from hsc_research.ingest.template import check_columns
-from hsc_research.instrument import Codebook
+from hsc_research.instrument import AliasRefused, Codebook, StrictLoader
 from hsc_research.scales import normalise_label
 
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
-_TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude"}
+_TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude",
+             "duplicates"}  # fmt: skip
 
 
 @dataclass
@@ -68,6 +72,8 @@ class Mapping:
     free_text: list[str] = field(default_factory=list)
     exclude_column: str | None = None
     exclude_values: list[str] = field(default_factory=list)
+    #: Fields naming one respondent among submissions (``duplicates: {key: [...]}``).
+    duplicate_key: tuple[str, ...] = DUPLICATE_KEY
 
     def columns_used(self) -> set[str]:
         """Every export column the mapping reads."""
@@ -78,14 +84,40 @@ class Mapping:
         return used
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML without YAML 1.1's yes/no/on/off booleans: "Yes" and "No" are answer labels."""
+class _Loader(StrictLoader):
+    """YAML without YAML 1.1's yes/no/on/off booleans ("Yes" and "No" are answer labels)
+    and without anchors or aliases."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+#: Characters YAML reads as a line break but editors and viewers may show as nothing.
+HIDDEN_BREAKS = "\u2028\u2029\x85"
+
+
+def _hidden_break(text: str) -> int | None:
+    """Line (counted by newlines) of the first hidden line break outside a quoted scalar.
+
+    A hidden break inside a comment ends the comment for YAML but not for a reader, so
+    YAML sees rules a person does not. Inside quoted scalars such characters are data.
+    """
+    if not any(ch in text for ch in HIDDEN_BREAKS):
+        return None
+    quoted = [
+        (tok.start_mark.index, tok.end_mark.index)
+        for tok in yaml.scan(text, Loader=_Loader)  # noqa: S506
+        if isinstance(tok, yaml.ScalarToken) and tok.style in ("'", '"')
+    ]
+    starts = [a for a, _ in quoted]  # tokens come in order and do not overlap
+    for pos, ch in enumerate(text):
+        if ch in HIDDEN_BREAKS:
+            k = bisect.bisect_left(starts, pos) - 1
+            if k < 0 or not quoted[k][0] < pos < quoted[k][1]:
+                return text.count("\n", 0, pos) + 1
+    return None
 
 
 def _text(value: Any) -> str:
@@ -106,14 +138,29 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
         One line naming the file and the key that is wrong.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"{path}: mapping not found; draft one with `hsc-research map --suggest`")
+    require_regular_file(path, "mapping")
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
+        hidden = _hidden_break(text)
+        doc = yaml.load(text, Loader=_Loader)  # noqa: S506
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the mapping ({exc.strerror})") from None
+    except AliasRefused as exc:
+        raise InputError(
+            f"{path}: line {exc.line}: YAML anchors and aliases (& and *) are not allowed "
+            "in a mapping; write each value out"
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         line = f" at line {where.line + 1}" if where else ""
         raise InputError(f"{path}: not valid YAML{line}; check indentation and quotes") from None
+    if hidden is not None:
+        raise InputError(
+            f"{path}: line {hidden}: a hidden line break (U+2028, U+2029 or U+0085) outside "
+            "quotes can hide rules from a reader; delete it, or quote the text that holds it"
+        )
     if not isinstance(doc, dict):
         raise InputError(f"{path}: a mapping must be a YAML dictionary with `fields` and `items`")
 
@@ -191,7 +238,25 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
         path, layout, fields, items, values, answers, free_text,
         exclude_column=_text(exclude["column"]) if exclude else None,
         exclude_values=[_text(v) for v in exclude.get("values", [])] if exclude else [],
+        duplicate_key=_duplicate_key(doc.get("duplicates"), fail),
     )  # fmt: skip
+
+
+def _duplicate_key(spec: Any, fail: Any) -> tuple[str, ...]:
+    """``duplicates: {key: [respondent_id, ...]}``: which fields make two submissions
+    the same respondent (default id, wave and site)."""
+    if spec is None:
+        return DUPLICATE_KEY
+    allowed = ", ".join(DUPLICATE_KEY)
+    key = spec.get("key") if isinstance(spec, dict) and set(spec) == {"key"} else None
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        raise fail("duplicates", f"give {{key: [respondent_id, ...]}} with fields from {allowed}")
+    bad = [k for k in key if k not in DUPLICATE_KEY]
+    if bad:
+        raise fail("duplicates.key", f"{bad[0]!r} cannot be part of the key; use {allowed}")
+    if "respondent_id" not in key or len(set(key)) != len(key):
+        raise fail("duplicates.key", "must list respondent_id, and each field once")
+    return tuple(k for k in DUPLICATE_KEY if k in key)
 
 
 def _answer_targets(codebook: Codebook, scale_id: str) -> dict[str, str]:
@@ -287,6 +352,7 @@ def apply_mapping(
         flag = data[mapping.exclude_column].map(lambda v: normalise_label(v) in wanted)
         out[TEST_FLAG] = flag.to_numpy(dtype=bool)
     frame = pd.DataFrame(out)
+    frame.attrs[DUPLICATE_KEY_ATTR] = mapping.duplicate_key  # read by clean()
     text_cols = pd.DataFrame({"raw_row": frame["raw_row"], "respondent_id": frame["respondent_id"]})
     for c in mapping.free_text:
         text_cols[c] = data[c].to_numpy()
@@ -358,7 +424,9 @@ def read_mapped(
     """Read an export and map it: ``(raw export, mapping, frame for clean, free text)``."""
     from hsc_research.ingest import read_export
 
+    check_export_file(path)  # before any reader opens it: a FIFO would block forever
     mapping = load_mapping(mapping_path, codebook) if mapping_path else None
     raw = read_export(path, layout or (mapping.layout if mapping else None))
     frame, free_text = prepare(raw, mapping, codebook)
+    frame.attrs[SOURCE_ATTR] = str(raw.path)  # clean() names the export in its errors
     return raw, mapping, frame, free_text

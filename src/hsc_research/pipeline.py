@@ -11,6 +11,7 @@ from hsc_research import aggregate, aggregate_io
 from hsc_research.aggregate_io import CODEBOOK_NAME, AggregatesError
 from hsc_research.clean import read_tables
 from hsc_research.config import MIN_CELL, Paths
+from hsc_research.errors import InputError
 from hsc_research.instrument import DEFAULT_CODEBOOK, load_codebook
 from hsc_research.provenance import CLEANED_TABLES, data_hash
 
@@ -19,7 +20,7 @@ def run_aggregate(
     paths: Paths,
     codebook: str | Path | None = None,
     min_cell: int = MIN_CELL,
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> tuple[float, dict[str, pd.DataFrame]]:
     """Read the cleaned tables, compute every aggregate and write them; returns the
     seconds taken and the tables.
@@ -32,17 +33,33 @@ def run_aggregate(
     codebook_text = Path(cb.path).read_text(encoding="utf-8")
     cleaned = read_tables(paths.processed)
     tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
-    meta = aggregate.metadata(cleaned, cb, min_cell, correction, data_hash(paths.processed))
+    try:
+        digest = data_hash(paths.processed)
+    except OSError as exc:
+        raise InputError(
+            f"{exc.filename or paths.processed}: cannot read the cleaned tables "
+            f"({exc.strerror}); re-run hsc-research clean"
+        ) from None
+    meta = aggregate.metadata(cleaned, cb, min_cell, correction, digest)
     meta["correction_method"] = correction  # the option's value, to recompute alike
-    aggregate_io.write(tables, paths.aggregates, meta, codebook_text)
+    try:
+        aggregate.write(tables, paths.aggregates, meta, codebook_text)
+    except OSError as exc:
+        # A read-only data/processed or a full disk is the machine's state, not a bug.
+        raise InputError(
+            f"{exc.filename or paths.aggregates}: cannot write the aggregates "
+            f"({exc.strerror or exc}); make {paths.processed} writable or free disk space, "
+            "then run hsc-research aggregate again"
+        ) from None
     return time.perf_counter() - start, tables
 
 
 def _cleaned_hash(paths: Paths) -> str | None:
-    """Hash of the cleaned tables, or ``None`` when one of them is missing."""
-    if not all((paths.processed / f"{n}.parquet").is_file() for n in CLEANED_TABLES):
+    """Hash of the cleaned tables, or ``None`` when one of them is missing or unreadable."""
+    try:
+        return data_hash(paths.processed)
+    except OSError:
         return None
-    return data_hash(paths.processed)
 
 
 def aggregates_current(paths: Paths, min_cell: int, codebook: str | Path | None = None) -> bool:
@@ -98,19 +115,20 @@ def ensure_aggregates(
     if problem is None:
         return None
     if cleaned_sha is None:
-        missing = next(paths.processed / f"{n}.parquet" for n in CLEANED_TABLES
-                       if not (paths.processed / f"{n}.parquet").is_file())  # fmt: skip
+        tables = [paths.processed / f"{n}.parquet" for n in CLEANED_TABLES]
+        lost = next((t for t in tables if not t.is_file()), None)
+        why = f"{lost}: not found" if lost else f"{paths.processed}: cleaned tables unreadable"
         if meta is None:  # nothing aggregated and nothing to aggregate from
-            raise AggregatesError(f"{missing}: not found; run `hsc-research clean` first")
+            raise AggregatesError(f"{why}; run `hsc-research clean` first")
         raise AggregatesError(
-            f"{problem.split('; ')[0]}, and cannot be recomputed: {missing}: not found; "
+            f"{problem.split('; ')[0]}, and cannot be recomputed: {why}; "
             "run `hsc-research clean` first"
         )
     meta = meta or {}
     if codebook is None:
         codebook = _codebook_of(paths, meta)
-    correction = meta.get("correction_method", "holm")
-    run_aggregate(paths, codebook, min_cell, correction)
+    same = {"correction": meta["correction_method"]} if "correction_method" in meta else {}
+    run_aggregate(paths, codebook, min_cell, **same)
     if meta == {}:
         return "no aggregates yet"
     return problem.split("; ")[0]

@@ -21,8 +21,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from hsc_research.formatting import fixed, pct_value, signed  # noqa: E402
 from hsc_research.instrument import Scale  # noqa: E402
-from hsc_research.stats.compare import funnel_limits  # noqa: E402
+from hsc_research.stats.compare import adjusted_limits, funnel_limits  # noqa: E402
 
 #: Okabe-Ito palette (colour-blind safe).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -145,7 +146,7 @@ def _n(value) -> str:
 
 
 def _pct(value) -> str:
-    return "suppressed" if pd.isna(value) else f"{value:.0f}%"
+    return "suppressed" if pd.isna(value) else pct_value(value)
 
 
 @plain_text
@@ -188,7 +189,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
             elif pd.isna(v):
                 annot[i, j] = "supp." if present.iat[i, j] == 1 else ""
             else:
-                annot[i, j] = f"{v:.2f}\nn={int(n)}"
+                annot[i, j] = f"{fixed(v, 2)}\nn={int(n)}"
     fig, ax = plt.subplots(figsize=(8, 6.2))
     sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
                 ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 8},
@@ -200,10 +201,10 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)
     fig.cell_values = grid.where(~diag)
-    flat = grid.where(~diag).stack()
+    flat = grid.where(~diag).stack().dropna()
     alt = (f"{title}. Heatmap of mean ratings, raters in rows, targets in columns, own profession blank. "
-           + (f"Lowest: {labels[flat.idxmin()[0]]} rating {labels[flat.idxmin()[1]]} ({flat.min():.2f}); "
-              f"highest: {labels[flat.idxmax()[0]]} rating {labels[flat.idxmax()[1]]} ({flat.max():.2f})."
+           + (f"Lowest: {labels[flat.idxmin()[0]]} rating {labels[flat.idxmin()[1]]} ({fixed(flat.min(), 2)}); "
+              f"highest: {labels[flat.idxmax()[0]]} rating {labels[flat.idxmax()[1]]} ({fixed(flat.max(), 2)})."
               if len(flat) else "All cells suppressed."))  # fmt: skip
     return _finish(fig, alt)
 
@@ -221,9 +222,9 @@ def asymmetry_heatmap(
     for a, b, s in asym[["a", "b", "significant"]].itertuples(index=False):
         if a in order and b in order:
             sig.loc[a, b] = sig.loc[b, a] = bool(s)
-    annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.2f}") + sig.map(
-        lambda s: "*" if s else ""
-    )
+    annot = grid.map(
+        lambda v: "" if pd.isna(v) else f"{'+' if v > 0 else ''}{fixed(v, 2)}"
+    ) + sig.map(lambda s: "*" if s else "")
     limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 0.5)
     fig, ax = plt.subplots(figsize=(8, 6.2))
     sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
@@ -314,14 +315,20 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
     """
     shown = funnel[funnel["estimate"].notna()]
     p0 = float(funnel["national"].iloc[0])
+    adjusted = bool(funnel["adjusted"].iloc[0]) if "adjusted" in funnel else False
+    tau2 = float(funnel["tau2"].iloc[0]) if adjusted else 0.0
     fig, ax = plt.subplots(figsize=(8, 5))
     grid = np.arange(max(5, int(shown["n"].min() * 0.8)) if len(shown) else 5,
                      int(shown["n"].max() * 1.15) + 2 if len(shown) else 100)  # fmt: skip
+    kind = "overdispersion-adjusted" if adjusted else "binomial"
     for cov, style in ((0.95, "--"), (0.998, ":")):
-        lo, hi = funnel_limits(p0, grid, cov)
-        ax.plot(grid, 100 * lo, style, color="grey", label=f"{cov:.1%} limits")
+        if adjusted:
+            lo, hi = adjusted_limits(p0, grid, cov, tau2)
+        else:
+            lo, hi = funnel_limits(p0, grid, cov)
+        ax.plot(grid, 100 * lo, style, color="grey", label=f"{cov:.1%} limits ({kind})")
         ax.plot(grid, 100 * hi, style, color="grey")
-    ax.axhline(100 * p0, color="black", lw=1, label=f"All sites {100 * p0:.0f}%")
+    ax.axhline(100 * p0, color="black", lw=1, label=f"All sites {pct_value(100 * p0)}")
     ax.scatter(
         shown["n"].astype(float), 100 * shown["estimate"].astype(float), color=SITE_COLOUR, zorder=3
     )
@@ -334,8 +341,8 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
     ax.set_title(_wrap(title, 70))
     ax.legend(fontsize=8)
     outside = shown[shown["outside"] != "within"]
-    return _finish(fig, f"{title}. Funnel plot of {len(shown)} sites around {100 * p0:.0f}%; "
-                        f"{len(outside)} outside the 95% limits.")  # fmt: skip
+    return _finish(fig, f"{title}. Funnel plot of {len(shown)} sites around {pct_value(100 * p0)} "
+                        f"with {kind} limits; {len(outside)} outside the 95% limits.")  # fmt: skip
 
 
 @plain_text
@@ -347,8 +354,9 @@ def site_indicator_heatmap(
     sig = svr.pivot_table(
         index="scope", columns="indicator", values="significant", aggfunc="first"
     ).reindex_like(grid)
-    annot = grid.map(lambda v: "" if pd.isna(v) else f"{v:+.0f}") + sig.map(
-        lambda s: "*" if s is True else ""
+    # ``significant`` arrives as 1.0 / 0.0 / NaN once masked: test the value, not identity.
+    annot = grid.map(lambda v: "" if pd.isna(v) else signed(v / 100)) + sig.map(
+        lambda s: "*" if not pd.isna(s) and bool(s) else ""
     )
     fig, ax = plt.subplots(figsize=(10, 0.4 * len(grid) + 3))
     limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
@@ -25,8 +26,10 @@ from hsc_research import findings, plots
 from hsc_research.aggregate_io import CODEBOOK_NAME, NATIONAL, read, text_sha256
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
+from hsc_research.formatting import bound, fixed, pct, pct_value, signed
 from hsc_research.instrument import Codebook, load_codebook
 from hsc_research.stats.disclosure import suppressed_text
+from hsc_research.stats.multiplicity import CORRECTIONS, interval_label
 
 
 @dataclass
@@ -222,13 +225,33 @@ def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> H
 
 
 def _fmt_pct(v) -> object:
-    return pd.NA if pd.isna(v) else f"{findings.points(v)}%"
+    return pd.NA if pd.isna(v) else pct(v)
 
 
 def _fmt_ci(lo, hi, unit="%") -> object:
     if pd.isna(lo) or pd.isna(hi):
         return pd.NA
-    return f"{findings.points(lo)} to {findings.points(hi)}" + ("%" if unit == "%" else "")
+    if unit == "%":
+        return f"{pct(lo)} to {pct(hi)}"
+    return f"{bound(lo)} to {bound(hi)}"
+
+
+def _family(rows: pd.DataFrame) -> tuple[str, str]:
+    """(column header level, caption sentence) for the one family a table shows."""
+    m = int(rows["family_size"].max()) if "family_size" in rows and len(rows) else 0
+    name = str(rows["correction"].iloc[0]) if "correction" in rows and len(rows) else ""
+    correction = next((k for k, v in CORRECTIONS.items() if v == name), "bonferroni")
+    label = interval_label(max(m, 1), correction=correction)
+    level = label.split(" CI")[0]
+    if m > 1 and correction != "none":
+        sentence = (f"Intervals are {level} intervals, {CORRECTIONS[correction]}-adjusted for the "
+                    f"{m} comparisons in this table; a difference is significant exactly when its "
+                    "interval excludes 0.")  # fmt: skip
+    else:
+        sentence = (
+            f"{level} intervals; a difference is significant exactly when its interval excludes 0."
+        )
+    return level, sentence
 
 
 def _fmt_n(v) -> object:
@@ -239,7 +262,7 @@ def profile_table(ctx: Context) -> HTML:
     """Respondents by group, profession and role level (rows) and wave (columns)."""
     prof = ctx.t("profile", wave=None).copy()
     prof["cell"] = [
-        pd.NA if pd.isna(n) else f"{int(n)} ({p:.0f}%)"
+        pd.NA if pd.isna(n) else f"{int(n)} ({pct_value(p)})"
         for n, p in zip(prof["n"], prof["pct"], strict=True)
     ]
     names = {"group": "Group", "profession": "Profession", "role_level": "Role level", "all": "All"}
@@ -258,14 +281,13 @@ def _diff_table(rows: pd.DataFrame, label_cols: dict[str, str], p1: str, p2: str
     out = pd.DataFrame({v: rows[k].to_numpy() for k, v in label_cols.items()})
     out[p1] = [_fmt_pct(v) for v in rows["p1"]]
     out[p2] = [_fmt_pct(v) for v in rows["p2"]]
-    out["Difference (points)"] = [
-        pd.NA if pd.isna(d) else f"{findings.points(d):+d}" for d in rows["diff"]
-    ]
-    out["95% CI (points)"] = [
+    level, _ = _family(rows)
+    out["Difference (points)"] = [pd.NA if pd.isna(d) else signed(d) for d in rows["diff"]]
+    out[f"{level} CI (points)"] = [
         _fmt_ci(lo, hi, "points") for lo, hi in zip(rows["ci_low"], rows["ci_high"], strict=True)
     ]
-    out["Significant after correction"] = [pd.NA if pd.isna(d) else ("yes" if s else "no")
-                                           for d, s in zip(rows["diff"], rows["significant"], strict=True)]  # fmt: skip
+    out["Significant"] = [pd.NA if pd.isna(lo) else ("yes" if s else "no")
+                          for lo, s in zip(rows["ci_low"], rows["significant"], strict=True)]  # fmt: skip
     return out
 
 
@@ -274,9 +296,33 @@ def gap_analysis(ctx: Context) -> HTML:
     svr = ctx.t("site_vs_rest")
     table = _diff_table(svr, {"label": "Indicator"}, "This site", "Rest of sites")
     table["Flag"] = svr["flag"].where(~svr["suppressed"].to_numpy(), pd.NA).to_numpy()
-    correction = svr["correction"].iloc[0] if len(svr) else "Holm"
+    level, sentence = _family(svr)
+    if "std_diff" in svr:
+        table["Standardised difference (points)"] = [
+            pd.NA if pd.isna(d) else signed(d) for d in svr["std_diff"]
+        ]
+        table[f"{level} CI, standardised (points)"] = [
+            _fmt_ci(lo, hi, "points")
+            for lo, hi in zip(svr["std_ci_low"], svr["std_ci_high"], strict=True)
+        ]
+    if "funnel" in ctx.tables:
+        fun = ctx.t("funnel").set_index("indicator")
+        words = {"within": "within the expected range",
+                 "above 95%": "above the expected range (95% limit)",
+                 "below 95%": "below the expected range (95% limit)",
+                 "above 99.8%": "well above the expected range (99.8% limit)",
+                 "below 99.8%": "well below the expected range (99.8% limit)"}  # fmt: skip
+        table["Variation between sites (funnel)"] = [
+            pd.NA if ind not in fun.index or pd.isna(fun.loc[ind, "estimate"])
+            else words.get(fun.loc[ind, "outside"], pd.NA)
+            for ind in svr["indicator"]
+        ]  # fmt: skip
     return html_table(table, f"Gap analysis, {ctx.wave}: {ctx.name} vs the rest of the sites "
-                             f"(Newcombe intervals; score tests, {correction}-corrected across all sites and indicators)",
+                             f"(Newcombe intervals). {sentence} Standardised: both sides weighted to the "
+                             "national profession mix of the indicator's raters (Wald interval at the same level). "
+                             "The last column asks a different question: is this site outside the range that "
+                             "sites usually vary within (funnel limits allowing for genuine differences "
+                             "between sites)? A site can differ from the rest and still be within that range.",
                       ctx.min_cell)  # fmt: skip
 
 
@@ -287,23 +333,22 @@ def change_table(ctx: Context) -> HTML | Markdown:
     ch = ctx.t("indicator_change", wave=None)
     table = _diff_table(ch, {"label": "Indicator"}, str(ctx.wave), str(ctx.previous_wave))
     return html_table(table, f"Change from {ctx.previous_wave} to {ctx.wave}, {ctx.name} "
-                             f"({ch['correction'].iloc[0] if len(ch) else 'Holm'}-corrected)", ctx.min_cell)  # fmt: skip
+                             f"(Newcombe intervals). {_family(ch)[1]}", ctx.min_cell)  # fmt: skip
 
 
 def self_view_table(ctx: Context, question: str = "discharge_influence") -> HTML:
     """Each profession's view of itself vs others' view of it, here and nationally."""
+    scale = ctx.codebook.scale_of(question)
     parts = []
     for scope, name in ctx.scopes:
         sv = ctx.t("self_vs_others", scope=scope)
         sv = sv[sv["question"] == question]
         t = _diff_table(sv.assign(target=sv["target"].map(ctx.prof_labels)), {"target": "Profession"},
                         "Own view", "Others' view")  # fmt: skip
-        t.insert(0, "Scope", name)
-        parts.append(t)
-    scale = ctx.codebook.scale_of(question)
-    return html_table(pd.concat(parts, ignore_index=True),
-                      f"% saying decisions by each profession {scale.high_label}ly prevent discharge: "
-                      "the profession's own view vs other professions' view", ctx.min_cell)  # fmt: skip
+        parts.append(html_table(t, f"{name}: % saying decisions by each profession {scale.high_label}ly "
+                                   f"prevent discharge, the profession's own view vs other professions' view. "
+                                   f"{_family(sv)[1]}", ctx.min_cell))  # fmt: skip
+    return HTML("".join(p.data for p in parts))
 
 
 def trust_gap_table(ctx: Context) -> HTML:
@@ -311,13 +356,11 @@ def trust_gap_table(ctx: Context) -> HTML:
     parts = []
     for scope, name in ctx.scopes:
         g = ctx.t("trust_gaps", scope=scope)
-        g = g[(g["a"] == "asc") & g["b"].isin(["hospital_discharge", "hospital_clinical"])]
-        t = _diff_table(g.assign(pair="ASC and " + g["b"].map(ctx.prof_labels)), {"pair": "Pair"},
-                        "ASC trusts them", "They trust ASC")  # fmt: skip
-        t.insert(0, "Scope", name)
-        parts.append(t)
-    return html_table(pd.concat(parts, ignore_index=True), "Directional trust: % agreeing they trust the other",
-                      ctx.min_cell)  # fmt: skip
+        t = _diff_table(g.assign(pair=g["a"].map(ctx.prof_labels) + " and " + g["b"].map(ctx.prof_labels)),
+                        {"pair": "Pair"}, "First trusts second", "Second trusts first")  # fmt: skip
+        parts.append(html_table(t, f"{name}: directional trust, % agreeing they trust the other. "
+                                   f"{_family(g)[1]}", ctx.min_cell))  # fmt: skip
+    return HTML("".join(p.data for p in parts))
 
 
 # ----------------------------------------------------------------------------- figures
@@ -389,7 +432,8 @@ def relationship_heatmaps(ctx: Context) -> HTML:
     parts.append(figure(plots.asymmetry_heatmap(asym, order, ctx.prof_labels,
                                                 f"Asymmetry of relationships, {ctx.name} ({ctx.wave})"),
                         "Positive: the row profession rates the column profession higher than the reverse. "
-                        f"* significant after {asym['correction'].iloc[0] if len(asym) else 'Holm'} correction (Welch t-tests)."))  # fmt: skip
+                        "* the difference is significant: its Welch t interval excludes 0. "
+                        + _family(asym)[1].replace("in this table", "in this figure")))  # fmt: skip
     return side_by_side(*parts)
 
 
@@ -398,20 +442,39 @@ def funnel_figures(ctx: Context) -> HTML:
     fun = ctx.tables["funnel"]
     fun = fun[fun["wave"] == ctx.wave]
     labels = {i.id: i.label for i in ctx.codebook.indicators}
-    figs = [figure(plots.funnel_plot(fun[fun["indicator"] == ind], labels[ind], ctx.meta["sites"]))
-            for ind in labels if (fun["indicator"] == ind).any()]  # fmt: skip
+    figs = []
+    for ind in labels:
+        f = fun[fun["indicator"] == ind]
+        if not len(f):
+            continue
+        r = f.iloc[0]
+        if bool(r["adjusted"]):
+            how = (f"Overdispersed (phi = {fixed(r['phi'], 1)}, test p {_p(r['od_p'])}): limits widened "
+                   f"for between-site variation, tau = {fixed(100 * np.sqrt(r['tau2']), 1)} points.")  # fmt: skip
+        else:
+            how = (f"No evidence of overdispersion (phi = {fixed(r['phi'], 1)}, test p {_p(r['od_p'])}): "
+                   "exact binomial limits.")  # fmt: skip
+        figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"]), how))
     return side_by_side(*figs)
+
+
+def _p(p: float) -> str:
+    """A p-value as printed: "< 0.001" or three decimals."""
+    return "n/a" if pd.isna(p) else ("< 0.001" if p < 0.001 else f"= {fixed(p, 3)}")
 
 
 def site_heatmap(ctx: Context) -> HTML:
     """Sites x headline indicators: difference from the rest of the sites."""
-    svr = ctx.tables["site_vs_rest"]
-    svr = svr[svr["wave"] == ctx.wave]
+    heat = ctx.tables["site_heatmap"]
+    heat = heat[heat["wave"] == ctx.wave]
     labels = {i.id: i.label for i in ctx.codebook.indicators}
     fig = plots.site_indicator_heatmap(
-        svr, ctx.meta["sites"], labels, f"Sites compared with the rest ({ctx.wave})"
+        heat, ctx.meta["sites"], labels, f"Sites compared with the rest ({ctx.wave})"
     )
-    return figure(fig, "Blank cells are suppressed (too few respondents).")
+    _, sentence = _family(heat)
+    return figure(fig, "* the site differs significantly from the rest of the sites. "
+                       + sentence.replace("in this table", "in this figure")
+                       + " Blank cells are suppressed (too few respondents).")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- methods
@@ -451,8 +514,29 @@ def methods(ctx: Context) -> Markdown:
         f"*{suppressed_text(ctx.min_cell)}*. In this report's scope {hidden} of {len(b)} answer bases "
         f"are suppressed. Exclusion counts describe records, not people, and are shown in full.\n"
         f"- **Tests and intervals**:\n{tests}\n"
-        f"- **Multiple comparisons**: {ctx.meta['correction']} correction within each family "
-        f"(all sites and indicators of a wave for the gap analysis; the pairs of one scope for gaps and asymmetries).\n"
+        f"- **One rule for significance**: a difference is called significant exactly when the "
+        f"interval printed beside it excludes 0. Where a table or figure shows several comparisons "
+        f"(a *family*: what one reader sees in one place), every interval in it is a "
+        f"{ctx.meta['correction']}-adjusted interval at level 1 - 0.05/m for the m comparisons it shows "
+        f"(for example 99.44% for 9), so that all of them hold together with 95% confidence; the "
+        f"level and m are printed with each table. Families: a site's gap analysis (its own "
+        f"indicators), each directional-trust and self-view table (its own rows), the change table, "
+        f"the asymmetry figure (its pairs) and the national sites x indicators heatmap (all of its "
+        f"cells). Bonferroni rather than Holm: Holm's decisions have no matching interval, so its flags "
+        f"could not be checked against the interval beside them.\n"
+        f"- **Differs from the rest of the sites** (gap analysis) and **outside the expected "
+        f"variation between sites** (funnel plots) answer different questions. The first asks whether "
+        f"this site's figure is different from everyone else's taken together; the second whether it "
+        f"is more extreme than sites usually are, allowing for the genuine differences between sites "
+        f"(Spiegelhalter 2005: when the sites vary more than chance allows, by the test of the "
+        f"overdispersion factor phi, the funnel limits are widened by the between-site variance tau^2). "
+        f"A site can differ from the rest yet be within the expected variation: a difference worth "
+        f"discussing locally, not a sign of special cause.\n"
+        f"- **Standardised comparison**: group indicators mix professions in different proportions "
+        f"at each site; the gap analysis also shows both sides directly standardised to the national "
+        f"profession mix of the indicator's raters (variance sum of w^2 p (1 - p) / n over professions, "
+        f"Wald interval at the table's level). Not shown where a profession has fewer than "
+        f"{ctx.min_cell} respondents at the site.\n"
         f"- **Check model**: the ordinal model table in the national report{note}.\n"
         f"- **Package**: hsc-research {ctx.meta['package_version']}; codebook `{ctx.meta['codebook']}`.\n"
         f"- **Input data** (SHA-256 of the cleaned tables): `{ctx.meta['input_sha256'][:16]}`.\n"
@@ -475,13 +559,19 @@ def model_table(ctx: Context) -> HTML | Markdown:
     """The proportional-odds check model (national)."""
     m = ctx.tables.get("ordinal_model")
     if m is None or m.empty or m["term"].isna().all():
-        return Markdown("The ordinal model could not be fitted on these data.")
+        reason = ""
+        if m is not None and len(m) and "error" in m and m["error"].notna().any():
+            reason = f" ({_md(str(m['error'].dropna().iloc[0]))})"
+        return Markdown(f"The ordinal model could not be fitted on these data{reason}.")
     coef = m[m["kind"] == "coefficient"]
     t = pd.DataFrame({
         "Term": coef["term"].to_numpy(),
-        "Odds ratio": [f"{v:.2f}" for v in coef["odds_ratio"]],
-        "95% CI": [f"{lo:.2f} to {hi:.2f}" for lo, hi in zip(coef["or_low"], coef["or_high"], strict=True)],
-        "p": [f"{p:.3g}" for p in coef["p"]],
+        "Odds ratio": [fixed(v, 2) for v in coef["odds_ratio"]],
+        "95% CI": [f"{fixed(lo, 2)} to {fixed(hi, 2)}" for lo, hi in zip(coef["or_low"], coef["or_high"], strict=True)],
+        "p": [_p(p).removeprefix("= ") for p in coef["p"]],
     })  # fmt: skip
+    note = m["note"].dropna().iloc[0] if "note" in m and m["note"].notna().any() else None
     return html_table(t, f"{m['model'].iloc[0]} (n={int(m['nobs'].iloc[0])}); reference: hospital staff, "
-                         "first site and wave. Odds ratio > 1: more likely to agree.", ctx.min_cell)  # fmt: skip
+                         "first site and wave. Odds ratio > 1: more likely to agree. Wald 95% intervals and "
+                         "p-values (no multiplicity adjustment: the model is a check, not a ranking)."
+                         + (f" Note: {note}." if note else ""), ctx.min_cell)  # fmt: skip

@@ -92,6 +92,17 @@ def response_profile(
         families += [
             sub.index.to_numpy()[i] for i in sub.groupby(["scope", "wave"]).indices.values()
         ]
+    # Professions add up to their group: without this family a hidden profession is the
+    # group minus its published siblings.
+    group_of = codebook.profession_group
+    pg = table[table["dimension"].isin(["profession", "group"])]
+    parent = np.where(
+        pg["dimension"] == "group", pg["category"], pg["category"].map(group_of).fillna("")
+    )
+    families += [
+        pg.index.to_numpy()[i]
+        for i in pg.groupby([pg["scope"], pg["wave"], parent]).indices.values()
+    ]
     families += list(table.groupby(["dimension", "category", "wave"]).indices.values())
     status = suppress_linked(table["n"].to_numpy(), [f for f in families if len(f) > 1], min_cell)
     hidden = status != None  # noqa: E711

@@ -10,15 +10,17 @@ that could not be matched is listed as ``TODO``, for the analyst to confirm.
 
 from __future__ import annotations
 
-import json
 import re
+import unicodedata
 from collections import Counter
 from difflib import SequenceMatcher
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from hsc_research.ingest import RawExport, read_export
+from hsc_research.ingest.files import check_export_file
 from hsc_research.instrument import Codebook, Scale
 from hsc_research.scales import normalise_label
 
@@ -43,6 +45,11 @@ _FIELD_WORDS = {
 }
 #: Excel's error values: logged as invalid answers, never mapped.
 EXCEL_ERRORS = {"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NULL!", "#NUM!"}
+#: Emitter line width: wide enough that no scalar is ever folded onto a second line.
+_NO_WRAP = 2**31
+#: Unicode categories escaped in comments: controls, format characters (bidi overrides,
+#: zero-width), surrogates, private and unassigned, and line and paragraph separators.
+_UNSAFE_IN_COMMENT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 _QUALTRICS_TEST = ["Survey Preview", "Survey Test", "Spam", "Preview Spam", "1", "2", "8", "9"]
 
 
@@ -62,8 +69,27 @@ def similarity(a: str, b: str) -> float:
     return max(seq, overlap)
 
 
-def _q(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+def _q(text: object) -> str:
+    """``text`` as one double-quoted YAML scalar, written by PyYAML's emitter.
+
+    Every character YAML could read as a line break (``\\n``, ``\\r``, U+0085, U+2028,
+    U+2029) or that is not printable comes out as an escape, so a string from an export
+    can never end its line, open a comment or start a key.
+    """
+    out = yaml.dump(str(text), Dumper=yaml.SafeDumper, default_style='"',
+                    allow_unicode=True, width=_NO_WRAP).rstrip("\n")  # fmt: skip
+    if "\n" in out:  # the emitter folds nothing at this width; a second line is a bug
+        raise RuntimeError(f"quoted scalar spans lines: {out!r}")
+    return out
+
+
+def _comment(text: str) -> str:
+    """Text safe to put after ``#``: control, format and line/paragraph separator
+    characters are shown as ``\\uXXXX`` escapes, so a comment stays one line in YAML,
+    in editors and in viewers alike (and cannot reorder what is shown: bidi controls)."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in _UNSAFE_IN_COMMENT else ch for ch in text
+    )
 
 
 def _confidence(score: float) -> str:
@@ -146,6 +172,7 @@ def suggest_mapping(
     summary : str
         One line: how many items were matched and how many need checking.
     """
+    check_export_file(path)  # before any reader opens it: a FIFO would block forever
     raw = read_export(path, layout)
     if raw.layout == "template" and layout is None:
         return ("# This export is in the template layout: it needs no mapping.\n",
@@ -153,9 +180,9 @@ def suggest_mapping(
     fields = _match_fields(raw)
     items = _match_items(raw, codebook, {k for k, _ in fields.values()})
     lines = [
-        f"# Mapping drafted by `hsc-research map --suggest` for {Path(path).name}.",
+        f"# Mapping drafted by `hsc-research map --suggest` for {_comment(Path(path).name)}.",
         "# Confirm every line marked CHECK or TODO, then pass this file with --mapping.",
-        f"layout: {raw.layout}",
+        f"layout: {_q(raw.layout)}",
         "fields:",
     ]
     for name in _FIELD_NAMES:
@@ -170,7 +197,7 @@ def suggest_mapping(
     for c in raw.columns:
         if c.key in items:
             target, score = items[c.key]
-            lines.append(f"  {_q(c.key)}: {target}  # {_confidence(score)}")
+            lines.append(f"  {_q(c.key)}: {_q(target)}  # {_confidence(score)}")
     lines += _value_lines(raw, fields, codebook)
     lines += _answer_lines(raw, items, codebook)
     texts = [c.key for c in raw.columns if _is_free_text(c.key, c.sub)]
@@ -180,23 +207,28 @@ def suggest_mapping(
     if raw.layout.startswith("qualtrics") and "Status" in raw.data.columns:
         values = ", ".join(_q(v) for v in _QUALTRICS_TEST)
         lines.append(
-            f"exclude: {{column: Status, values: [{values}]}}  # CHECK: previews and tests"
+            f"exclude: {{column: {_q('Status')}, values: [{values}]}}  # CHECK: previews and tests"
         )
     used = {k for k, _ in fields.values()} | set(items) | set(texts) | {"Status"}
     left = [c.key for c in raw.columns if c.key not in used]
     if left:
         lines.append("# Export columns not mapped (not read):")
-        lines += [f"#   {_q(k)}" for k in left]
+        lines += [f"#   {_comment(_q(k))}" for k in left]
     missing = sorted({it.column for it in codebook.items} - {t for t, _ in items.values()})
     if missing:
         lines.append("# Codebook items with no column found (TODO, or read as blank):")
-        lines += [f"#   {m}" for m in missing]
+        lines += [f"#   {_comment(_q(m))}" for m in missing]
     check = sum(score < CERTAIN for _, score in items.values())
     summary = (
         f"{len(items)} of {len(codebook.items)} items matched ({check} to check), "
         f"{len(left)} export columns not mapped"
     )
-    return "\n".join(lines) + "\n", summary
+    text = "\n".join(lines) + "\n"
+    # Python's splitlines() breaks on every character any reader might (YAML's U+0085,
+    # U+2028, U+2029 and \r among them): the draft's lines must be exactly its \n lines.
+    if text.splitlines() != text.split("\n")[:-1]:
+        raise RuntimeError("draft mapping holds a line break other than \\n")  # our bug
+    return text, summary
 
 
 def _guess_year(raw: RawExport, fields: dict[str, tuple[str, float]]) -> str:
@@ -220,21 +252,21 @@ def _value_lines(
         todo = [v for v in values if normalise_label(v) not in known and v.strip()]
         if not todo:
             continue
-        lines.append(f"  {name}:")
+        lines.append(f"  {_q(name)}:")
         if all(v.strip().isdigit() for v in todo):
             ids = list(labels)
             for v in sorted(todo, key=int):
                 k = int(v) - 1
-                lines.append(f"    {_q(v)}: {ids[k]}  # CHECK: numeric code, assumed in codebook order"
-                             if 0 <= k < len(ids) else f"    # {_q(v)}: TODO")  # fmt: skip
+                lines.append(f"    {_q(v)}: {_q(ids[k])}  # CHECK: numeric code, assumed in codebook order"
+                             if 0 <= k < len(ids) else f"    # {_comment(_q(v))}: TODO")  # fmt: skip
             continue
         for v in todo:
             best = max(labels, key=lambda k, v=v: similarity(v, labels[k]))
             score = similarity(v, labels[best])
             lines.append(
-                f"    {_q(v)}: {best}  # {_confidence(score)}"
+                f"    {_q(v)}: {_q(best)}  # {_confidence(score)}"
                 if score >= FLOOR
-                else f"    # {_q(v)}: TODO  (one of {', '.join(labels)})"
+                else f"    # {_comment(_q(v))}: TODO  (one of {_comment(', '.join(labels))})"
             )
     return ["values:", *lines] if lines else []
 
@@ -257,7 +289,7 @@ def _answer_lines(
     for scale_id, values in by_scale.items():
         scale = codebook.scales[scale_id]
         numbers = [v for v in values if re.fullmatch(r"\d+", v.strip())]
-        lines.append(f"  {scale_id}:")
+        lines.append(f"  {_q(scale_id)}:")
         if numbers and len(numbers) == len(values) and not scale.numeric and scale_id not in worded:
             # Numeric recodes: suggest codes in scale order, 1 = the lowest level.
             numbers = sorted(
@@ -269,14 +301,14 @@ def _answer_lines(
                 lines.append(
                     f"    {_q(v)}: {_q(target)}  # CHECK: numeric code, assumed in scale order"
                     if target
-                    else f"    # {_q(v)}: TODO"
+                    else f"    # {_comment(_q(v))}: TODO"
                 )
             continue
         for v, hit in sorted(values.items()):
             lines.append(
                 f"    {_q(v)}: {_q(hit[0])}  # {_confidence(hit[1])}"
                 if hit
-                else f"    # {_q(v)}: TODO"
+                else f"    # {_comment(_q(v))}: TODO"
             )
     return ["answers:", *lines] if lines else []
 

@@ -50,7 +50,7 @@ def test_asymmetry_is_m_minus_transpose_with_welch(responses, codebook):
     assert row["p"] == pytest.approx(ref.pvalue)
     assert row["t"] == pytest.approx(ref.statistic)
     assert a.loc[("asc", "gp"), "diff"] == pytest.approx(7 / 3 - 3)
-    assert set(a["correction"]) == {"Holm"}
+    assert set(a["correction"]) == {"Bonferroni"}
 
 
 def test_ranked_ties(responses, codebook):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from hsc_research.errors import InputError
-from hsc_research.ingest.files import Grid, read_grid
+from hsc_research.ingest.files import Grid, check_export_file, read_grid
 from hsc_research.ingest.layouts import LAYOUTS, Column, detect, parse_header
 from hsc_research.ingest.privacy import is_identifying
 from hsc_research.ingest.template import read_template, template_head_ok
@@ -65,6 +65,7 @@ def read_export(path: str | Path, layout: str | None = None) -> RawExport:
         One line naming the file, and the row or column, and what to do.
     """
     path = Path(path)
+    check_export_file(path)  # before any open: a FIFO would block the reader forever
     if layout not in (None, *LAYOUTS):
         raise InputError(f"{path}: unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
     if layout in (None, "template") and template_head_ok(path):

@@ -16,11 +16,14 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hsc_research.config import MAX_EXPORT_COLUMNS
 from hsc_research.errors import InputError
 
 #: Formats by file suffix; anything else is read as delimited text.
@@ -31,6 +34,8 @@ DELIMITERS = (",", ";", "\t", "|")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTED_STREAM = "EncryptionInfo".encode("utf-16-le")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]+")
+#: Bytes of the first line read to count the header's columns before parsing the file.
+_HEADER_PROBE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -67,10 +72,7 @@ def read_grid(path: str | Path) -> Grid:
         encoding, or its rows cannot be split into cells.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            f"{path}: file not found; check the path (`hsc-research synth` makes a demo export)"
-        )
+    check_export_file(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -88,12 +90,98 @@ def read_grid(path: str | Path) -> Grid:
             f"{path}: this is an old Excel 97-2003 (.xls) file; save it as .xlsx or CSV UTF-8"
         )
     if suffix in EXCEL_SUFFIXES or data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
+        grid = _read_xlsx(path)
+        _check_width(path, _width(grid.rows))
+        return grid
     if suffix in SPSS_SUFFIXES or data.startswith((b"$FL2", b"$FL3")):
-        return _read_sav(path)
+        grid = _read_sav(path)
+        _check_width(path, _width(grid.rows))
+        return grid
     text, encoding = decode(data, path)
     delimiter = sniff_delimiter(text)
-    return Grid(path, "csv", split_rows(text, delimiter, path), encoding, delimiter)
+    grid = Grid(path, "csv", split_rows(text, delimiter, path), encoding, delimiter)
+    _check_width(path, _width(grid.rows))
+    return grid
+
+
+def require_regular_file(path: Path, what: str = "export") -> None:
+    """Refuse a path that is missing or is not a regular file.
+
+    Opening a FIFO waits for a writer forever, and a device can be endless, so the file
+    type is checked with :func:`os.stat` (which never blocks) before anything opens it.
+
+    Raises
+    ------
+    InputError
+        One line naming the path and what it is instead.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(
+            f"{path}: file not found; check the path (`hsc-research synth` makes a demo export)"
+            if what == "export"
+            else f"{path}: {what} not found; check the path"
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc.strerror})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a folder; give the {what} file itself")
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{path}: is not a regular file (a pipe, device or socket); save the {what} "
+            "to a file and give that file's path"
+        )
+
+
+def check_export_file(path: str | Path) -> None:
+    """Check an export before any reader opens it: a regular file, not too wide.
+
+    Counting the delimiter bytes of the first line bounds its columns from above; only a
+    line over the limit is parsed (so delimiters inside quoted names do not count). A
+    file of a hundred thousand columns is refused in milliseconds, instead of being
+    parsed or misreported as empty. :func:`read_grid` checks the rows it read as well.
+
+    Raises
+    ------
+    InputError
+        The path is missing or not a regular file (:func:`require_regular_file`), or its
+        header has more than :data:`~hsc_research.config.MAX_EXPORT_COLUMNS` columns.
+    """
+    path = Path(path)
+    require_regular_file(path)
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(8).startswith((b"PK\x03\x04", _OLE_MAGIC, b"$FL2", b"$FL3")):
+                return  # binary formats: their width is checked after reading (read_grid)
+            fh.seek(0)
+            head = fh.readline(_HEADER_PROBE_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    upper, delimiter = max((head.count(d.encode()) + 1, d) for d in DELIMITERS)
+    if upper <= MAX_EXPORT_COLUMNS:
+        return
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    first = head.decode("utf-16" if utf16 else "utf-8-sig", errors="replace").rstrip("\r\n\x00")
+    try:  # the exact count: delimiters inside quoted names do not split
+        width = len(next(csv.reader([first], delimiter=delimiter), []))
+    except csv.Error:
+        width = upper
+    _check_width(path, width)
+
+
+def _width(rows: list[list[str]]) -> int:
+    """Cells in the widest of the rows that may be a header (a title line can come first)."""
+    return max((len(r) for r in rows[:4]), default=0)
+
+
+def _check_width(path: Path, width: int) -> None:
+    if width > MAX_EXPORT_COLUMNS:
+        raise InputError(
+            f"{path}: the header has {width:,} columns, more than the {MAX_EXPORT_COLUMNS:,} "
+            "an export may have (MAX_EXPORT_COLUMNS in config.py); check that this is the "
+            "survey tool's export, with only the survey's columns"
+        )
 
 
 def decode(data: bytes, path: Path) -> tuple[str, str]:

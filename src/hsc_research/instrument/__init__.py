@@ -7,6 +7,8 @@ The codebook is a YAML file (the default ships as ``hsc2019.yaml`` beside this m
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from hsc_research.config import SCALE_CODE_MAX, SCALE_CODE_MIN
 from hsc_research.errors import CodebookError
 
 DEFAULT_CODEBOOK = Path(__file__).with_name("hsc2019.yaml")
@@ -255,6 +258,30 @@ class Codebook:
         return pd.CategoricalDtype(labels, ordered=True)
 
 
+class AliasRefused(yaml.YAMLError):
+    """A YAML anchor (``&name``) or alias (``*name``) in a file that may not use them."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line}: YAML anchors and aliases are not allowed")
+        self.line = line
+
+
+class StrictLoader(yaml.SafeLoader):
+    """Safe YAML without anchors and aliases.
+
+    Nested aliases expand exponentially when the loaded data is walked (a few hundred
+    bytes become billions of items, "billion laughs"); codebooks and mappings never
+    need them, so the scanner refuses the first ``&`` or ``*`` token, before anything
+    is built.
+    """
+
+    def fetch_alias(self) -> None:
+        raise AliasRefused(self.get_mark().line + 1)
+
+    def fetch_anchor(self) -> None:
+        raise AliasRefused(self.get_mark().line + 1)
+
+
 def _fail(path: Path, key: str, message: str) -> CodebookError:
     return CodebookError(f"{path}: {key}: {message}")
 
@@ -282,14 +309,23 @@ def _parse_scale(sid: str, raw: dict, path: Path) -> Scale:
     for i, lv in enumerate(levels_raw):
         code = _require(lv, "code", path, f"{where}.levels[{i}]")
         label = _require(lv, "label", path, f"{where}.levels[{i}]")
-        if not isinstance(code, int):
+        if not isinstance(code, int) or isinstance(code, bool):
             raise _fail(path, f"{where}.levels[{i}].code", f"code {code!r} is not an integer")
+        if not SCALE_CODE_MIN <= code <= SCALE_CODE_MAX:
+            raise _fail(
+                path,
+                f"{where}.levels[{i}].code",
+                f"code {code} is outside {SCALE_CODE_MIN}..{SCALE_CODE_MAX}, the codes that "
+                "can be stored; renumber the scale's levels (e.g. 1, 2, 3, ...)",
+            )
         levels.append(Level(int(code), str(label)))
     codes = [lv.code for lv in levels]
     if codes != sorted(codes) or len(set(codes)) != len(codes):
         raise _fail(path, f"{where}.levels", "codes must be unique and listed low to high")
     _unique([lv.label.casefold() for lv in levels], path, f"{where}.levels")
     for end in ("high", "low"):
+        if not isinstance(raw.get(end, []), list):
+            raise _fail(path, f"{where}.{end}", "give a list of codes, e.g. [3, 4]")
         for c in raw.get(end, []):
             if c not in codes:
                 raise _fail(path, f"{where}.{end}", f"code {c} is not one of the scale's codes")
@@ -328,9 +364,19 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
     """
     path = Path(path) if path is not None else DEFAULT_CODEBOOK
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # Opening a FIFO would wait forever: check the file type first (stat never blocks).
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise CodebookError(f"{path}: not a regular file; give the codebook YAML file")
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)  # noqa: S506
     except OSError as exc:
         raise CodebookError(f"{path}: cannot read codebook ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise CodebookError(f"{path}: not UTF-8 text; save the codebook as UTF-8") from None
+    except AliasRefused as exc:
+        raise CodebookError(
+            f"{path}: line {exc.line}: YAML anchors and aliases (& and *) are not allowed "
+            "in a codebook; write each value out"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else "?"

@@ -10,8 +10,8 @@ from scipy import stats as sps
 
 from hsc_research.instrument import Codebook
 from hsc_research.stats.counts import answer_counts
-from hsc_research.stats.gaps import finish
 from hsc_research.stats.likert import likert_summary
+from hsc_research.stats.multiplicity import finish_p
 from hsc_research.stats.proportions import proportion_high
 
 
@@ -108,7 +108,7 @@ def rater_differences(
     question: str,
     rater: str = "group",
     by: Sequence[str] = (),
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> pd.DataFrame:
     """Do rater groups answer an item differently? Chi-square on the full distribution.
 
@@ -117,7 +117,8 @@ def rater_differences(
     Returns
     -------
     pandas.DataFrame
-        ``*by, item, n, statistic, dof, p, p_adj, correction, significant, test``.
+        ``*by, item, n, statistic, dof, p, p_adj (Bonferroni within ``by``), family_size,
+        correction, significant, test``.
     """
     counts = answer_counts(data, [*by, rater])
     counts = counts[counts["question"] == question]
@@ -133,6 +134,6 @@ def rater_differences(
             stat, dof, p = res.statistic, res.dof, res.pvalue
         rows.append((*key, int(table.to_numpy().sum()), stat, dof, p))
     out = pd.DataFrame(rows, columns=[*by, "item", "n", "statistic", "dof", "p"])
-    out = finish(out, correction, family=by)
+    out = finish_p(out, correction, family=by)
     out["test"] = f"chi-square test of independence ({rater} x answer level)"
     return out

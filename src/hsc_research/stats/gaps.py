@@ -3,7 +3,10 @@
 Each difference ``p1 - p2`` gets the Newcombe hybrid score interval (statsmodels
 ``confint_proportions_2indep(method="newcomb")``, Newcombe 1998 method 10) and a
 two-sided score test (``test_proportions_2indep(method="score")``, Miettinen-Nurminen).
-P-values of a family are corrected with Holm (default) or Benjamini-Hochberg.
+Within a family of ``m`` comparisons the interval is computed at level ``1 - 0.05 / m``
+(Bonferroni) and a difference is significant exactly when it excludes 0
+(:mod:`~hsc_research.stats.multiplicity`). ``p`` is the unadjusted score test, kept for
+reference.
 """
 
 from __future__ import annotations
@@ -16,13 +19,21 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 
 from hsc_research.instrument import Codebook
 from hsc_research.stats.counts import answer_counts, high_flag
+from hsc_research.stats.multiplicity import (
+    ALPHA,
+    CORRECTIONS,
+    excludes_zero,
+    family_alpha,
+    family_sizes,
+)
 
-CORRECTIONS = {"holm": "Holm", "fdr_bh": "Benjamini-Hochberg"}
 TEST_NAME = "score test for two independent proportions (Miettinen-Nurminen)"
 
 
-def diff_proportions(k1, n1, k2, n2, alpha: float = 0.05) -> pd.DataFrame:
+def diff_proportions(k1, n1, k2, n2, alpha=0.05) -> pd.DataFrame:
     """Difference of two independent proportions with Newcombe interval and score test.
+
+    ``alpha`` may be one value or one per row (a family's Bonferroni level).
 
     Returns
     -------
@@ -34,6 +45,7 @@ def diff_proportions(k1, n1, k2, n2, alpha: float = 0.05) -> pd.DataFrame:
     ok = (n1 > 0) & (n2 > 0)
     s1, s2 = np.where(ok, n1, 1.0), np.where(ok, n2, 1.0)
     c1, c2 = np.where(ok, k1, 0.0), np.where(ok, k2, 0.0)
+    alpha = np.broadcast_to(np.asarray(alpha, dtype=float), c1.shape)
     low, high = confint_proportions_2indep(c1, s1, c2, s2, method="newcomb", alpha=alpha)
     with np.errstate(invalid="ignore", divide="ignore"):
         test = test_proportions_2indep(c1, s1, c2, s2, method="score")
@@ -54,72 +66,52 @@ def diff_proportions(k1, n1, k2, n2, alpha: float = 0.05) -> pd.DataFrame:
     )  # fmt: skip
 
 
-def adjust(p: pd.Series | np.ndarray, method: str = "holm", groups=None) -> np.ndarray:
-    """Holm (family-wise) or Benjamini-Hochberg (false discovery rate) adjusted p-values.
+def finish(
+    table: pd.DataFrame,
+    correction: str = "bonferroni",
+    family: Sequence[str] = (),
+    hidden=None,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Family-wise intervals and the significance flag for differences of proportions.
+
+    Every tested row of a family of ``m`` gets its Newcombe interval at level
+    ``1 - alpha / m`` (see :mod:`~hsc_research.stats.multiplicity`), and ``significant``
+    is True exactly when that interval excludes 0.
 
     Parameters
     ----------
-    p
-        P-values; NaN stays NaN and does not count towards a family's size.
-    method
-        ``"holm"`` or ``"fdr_bh"`` (the names statsmodels ``multipletests`` uses).
-    groups
-        Family label per p-value; each family is adjusted on its own. All one family
-        when ``None``.
+    table
+        From :func:`diff_proportions` (with ``k1, n1, k2, n2``) plus key columns.
+    correction
+        ``"bonferroni"`` or ``"none"``.
+    family
+        Columns defining a family (the whole table when empty).
+    hidden
+        Boolean per row: suppressed rows are not tested and not counted in ``m``.
+    alpha
+        Family-wise error rate.
 
-    Notes
-    -----
-    The same step-down (Holm) and step-up (BH) formulas as statsmodels
-    ``multipletests`` (the tests check they agree), computed for all families in one
-    sorted pass: ``multipletests`` itself runs a full garbage collection on every
-    Holm call, which costs seconds when there is a family per site and wave.
+    Returns
+    -------
+    pandas.DataFrame
+        ``table`` with ``ci_low, ci_high`` at the family's level, ``ci_level``,
+        ``family_size``, ``correction`` and ``significant``.
     """
-    if method not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}, not {method!r}")
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if len(ok) == 0:
-        return out
-    fam = (
-        np.zeros(len(ok), dtype=np.int64)
-        if groups is None
-        else pd.factorize(np.asarray(groups)[ok])[0]
-    )
-    # Sort by family, then by p (descending for BH's step-up, ascending for Holm).
-    key = -p[ok] if method == "fdr_bh" else p[ok]
-    order = np.lexsort((key, fam))
-    f, ps = fam[order], p[ok][order]
-    size = np.bincount(f)[f]
-    start = np.r_[0, np.flatnonzero(np.diff(f)) + 1]
-    pos = np.arange(len(f)) - np.repeat(
-        start, np.diff(np.r_[start, len(f)])
-    )  # 0-based rank within family
-    if method == "holm":
-        raw = ps * (size - pos)
-        adj = pd.Series(raw).groupby(f).cummax().to_numpy()
-    else:
-        rank = size - pos  # ascending rank of p (largest p has rank m)
-        raw = ps * size / rank
-        adj = pd.Series(raw).groupby(f).cummin().to_numpy()
-    out[ok[order]] = np.minimum(adj, 1.0)
-    return out
-
-
-def finish(
-    table: pd.DataFrame, correction: str = "holm", family: Sequence[str] = ()
-) -> pd.DataFrame:
-    """Add ``p_adj``, ``correction`` and ``significant`` (adjusted p < 0.05, i.e. the
-    difference is significant after correction) to a table of differences, correcting
-    within each ``family`` group (the whole table when empty)."""
     out = table.copy()
-    groups = (
-        out.groupby(list(family), observed=True, sort=False).ngroup().to_numpy() if family else None
-    )
-    out["p_adj"] = adjust(out["p"].to_numpy(), correction, groups)
+    tested = out["diff"].notna().to_numpy()
+    if hidden is not None:
+        tested = tested & ~np.asarray(hidden, dtype=bool)
+    m = family_sizes(out, family, tested)
+    a = family_alpha(m, alpha, correction)
+    ci = diff_proportions(out["k1"], out["n1"], out["k2"], out["n2"], alpha=a)
+    out["ci_low"] = np.where(tested, ci["ci_low"], np.nan)
+    out["ci_high"] = np.where(tested, ci["ci_high"], np.nan)
+    out["ci_level"] = np.where(tested, 1 - a, np.nan)
+    out["family_size"] = m
     out["correction"] = CORRECTIONS[correction]
-    out["significant"] = out["p_adj"] < 0.05
-    return out
+    out["significant"] = excludes_zero(out["ci_low"], out["ci_high"])
+    return out.drop(columns=["p_adj"], errors="ignore")
 
 
 def _high_by(
@@ -140,7 +132,7 @@ def directional_gaps(
     codebook: Codebook,
     question: str = "trust",
     by: Sequence[str] = (),
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> pd.DataFrame:
     """A's view of B vs B's view of A, for every pair of professions.
 
@@ -175,7 +167,7 @@ def in_out_group(
     codebook: Codebook,
     question: str = "trust",
     by: Sequence[str] = (),
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> pd.DataFrame:
     """For each target profession: its own members' view (in-group) vs everyone else's.
 
@@ -204,7 +196,7 @@ def between_raters(
     question: str,
     rater: str = "group",
     by: Sequence[str] = (),
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> pd.DataFrame:
     """For each item: every pair of rater groups (or professions) compared.
 
@@ -216,11 +208,22 @@ def between_raters(
     """
     cells = _high_by(data, codebook, question, [*by, rater, "item"])
     cells[rater] = cells[rater].astype(str)
-    order = (
-        [g.id for g in codebook.groups]
-        if rater == "group"
-        else [p.id for p in codebook.professions]
-    )
+    if rater not in data.columns:
+        raise ValueError(
+            f"rater field {rater!r} is not in the data; fields: "
+            + ", ".join(
+                c for c in ("site", "wave", "group", "profession", "role_level") if c in data
+            )
+        )
+    if rater == "group":
+        order = [g.id for g in codebook.groups]
+    elif rater == "profession":
+        order = [p.id for p in codebook.professions]
+    else:
+        # Codebook order where the codebook names the levels (role level), else sorted.
+        known = list(codebook.labels(rater)) if rater == "role_level" else []
+        present = sorted(cells[rater].unique())
+        order = [v for v in known if v in present] + [v for v in present if v not in known]
     pairs = pd.DataFrame(
         [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]], columns=["rater1", "rater2"]
     )
@@ -241,7 +244,7 @@ def wave_change(
     wave_from: int,
     wave_to: int,
     by: Sequence[str] = (),
-    correction: str = "holm",
+    correction: str = "bonferroni",
 ) -> pd.DataFrame:
     """Change in % high between two waves, per item (``p1`` = later wave).
 

@@ -17,7 +17,7 @@ from scipy import stats as sps
 
 from hsc_research.instrument import Codebook
 from hsc_research.stats.counts import answer_counts
-from hsc_research.stats.gaps import finish, in_out_group
+from hsc_research.stats.multiplicity import finish_t
 
 ALPHA = 0.05
 
@@ -85,7 +85,7 @@ def rating_matrix(
 
 
 def asymmetry(
-    matrix: pd.DataFrame, by: Sequence[str] = (), correction: str = "holm"
+    matrix: pd.DataFrame, by: Sequence[str] = (), correction: str = "bonferroni"
 ) -> pd.DataFrame:
     """M - M^T for a profession x profession matrix from :func:`rating_matrix`.
 
@@ -93,8 +93,9 @@ def asymmetry(
     -------
     pandas.DataFrame
         One row per unordered pair: ``*by, a, b, n_ab, mean_ab (A rating B), n_ba,
-        mean_ba (B rating A), diff (mean_ab - mean_ba), t, df, p, p_adj, correction,
-        significant``.
+        mean_ba (B rating A), diff (mean_ab - mean_ba), se, t, df, p (unadjusted Welch),
+        test, ci_low, ci_high (Bonferroni level within ``by``), ci_level, family_size,
+        correction, significant``.
     """
     m = matrix[~matrix["self"]]
     ab = m.rename(columns={"rater": "a", "target": "b"})
@@ -111,9 +112,10 @@ def asymmetry(
         dof = (v1 + v2) ** 2 / (v1**2 / (merged["n_ab"] - 1) + v2**2 / (merged["n_ba"] - 1))
     out = merged[[*by, "a", "b", "n_ab", "mean_ab", "n_ba", "mean_ba"]].copy()
     out["diff"] = out["mean_ab"] - out["mean_ba"]
+    out["se"] = np.sqrt(np.asarray(v1 + v2, dtype=float))
     out["t"], out["df"], out["p"] = np.asarray(t), np.asarray(dof), np.asarray(p)
     out["test"] = "Welch t-test"
-    return finish(out, correction, family=by)
+    return finish_t(out, correction, family=by)
 
 
 def ranked_ties(matrix: pd.DataFrame, k: int = 3, by: Sequence[str] = ()) -> pd.DataFrame:
@@ -138,20 +140,3 @@ def ranked_ties(matrix: pd.DataFrame, k: int = 3, by: Sequence[str] = ()) -> pd.
         )
         parts.append(top)
     return pd.concat(parts, ignore_index=True)
-
-
-def self_vs_others(
-    data: pd.DataFrame,
-    codebook: Codebook,
-    question: str = "discharge_influence",
-    by: Sequence[str] = (),
-    correction: str = "holm",
-) -> pd.DataFrame:
-    """For each profession: % high in how it rates itself vs how others rate it.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``*by, target, n1, k1, p1 (self-view), n2, k2, p2 (others' view), diff, ...``.
-    """
-    return in_out_group(data, codebook, question, by, correction)
