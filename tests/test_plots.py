@@ -129,3 +129,43 @@ def test_funnel_plot_draws_the_adjusted_limits_when_overdispersed():
     expected = 0.36 + 1.959964 * np.sqrt(0.36 * 0.64 / n + 0.01)
     assert upper95.get_ydata()[0] == pytest.approx(100 * expected, abs=1e-4)
     assert "overdispersion-adjusted" in fig.alt_text
+
+
+#: A site name that matplotlib would parse as a (broken) formula.
+FORMULA = r"$\frac{1}{$ North"
+
+
+def _draw(fig) -> None:
+    import io
+
+    fig.savefig(io.BytesIO(), format="png")
+    plots.plt.close(fig)
+
+
+def test_bar_labels_from_data_draw_as_plain_text(agree4):
+    rows = [(FORMULA, lv, 25.0, 40) for lv in agree4.labels]
+    fig = plots.diverging_bars(_dist(rows), agree4, f"Trust, {FORMULA}")
+    assert fig.axes[0].get_yticklabels()[0].get_text() == f"{FORMULA} (n=40)"
+    _draw(fig)  # mathtext would raise ValueError here
+
+
+def test_funnel_site_names_draw_as_plain_text():
+    fun = pd.DataFrame({"scope": ["s1"], "n": [50], "k": [10], "estimate": [0.2],
+                        "national": [0.36], "outside": ["below 95%"]})  # fmt: skip
+    fig = plots.funnel_plot(fun, "Trust", {"s1": FORMULA})
+    _draw(fig)
+
+
+def test_heatmap_site_names_draw_as_plain_text():
+    svr = pd.DataFrame({"scope": ["s1", "s2"], "indicator": ["i1", "i1"], "diff": [0.1, -0.1],
+                        "significant": [True, False]})  # fmt: skip
+    fig = plots.site_indicator_heatmap(svr, {"s1": FORMULA, "s2": "$x$"}, {"i1": "$y$"}, "Sites")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == [FORMULA, "$x$"]
+    _draw(fig)
+
+
+def test_plain_text_leaves_matplotlib_settings_as_they_were(agree4):
+    before = plots.matplotlib.rcParams["text.parse_math"]
+    plots.diverging_bars(_dist([("a", lv, 25.0, 40) for lv in agree4.labels]), agree4, "t")
+    assert plots.matplotlib.rcParams["text.parse_math"] == before

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 from hsc_research import present
+from hsc_research.errors import InputError
 from hsc_research.reports import _add_toc
 
 
@@ -28,3 +32,59 @@ def test_toc_lists_level_two_headings():
     out = _add_toc(body)
     assert '<li><a href="#A-b">A b</a></li>' in out
     assert out.index("report-toc") > out.index("<h1") and out.index("report-toc") < out.index("<h2")
+
+
+def _rendered(markdown: str) -> str:
+    """Markdown as nbconvert renders a notebook's Markdown output in the report."""
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+    return markdown2html_mistune(markdown)
+
+
+def test_markdown_line_breaks_in_data_start_no_heading():
+    for brk in ("\n", "\r\n", "\u2028", "\u2029", "\x85"):
+        page = _rendered(f"# {present._md(f'North{brk}# injected')}: report")
+        assert page.count("<h1") == 1, repr(brk)
+        assert "North # injected: report" in page
+
+
+def test_markdown_url_in_data_is_not_a_link():
+    page = _rendered(present._md("see https://evil.example and <https://evil.example>"))
+    assert "<a " not in page
+    assert "see https://evil.example and &lt;https://evil.example&gt;" in page
+
+
+def test_markdown_dollars_in_data_are_not_math():
+    page = _rendered(present._md(r"$\frac{1}{$ and $x$"))
+    assert r"$\frac{1}{$ and $x$" in page
+
+
+def _aggregates(folder, codebook_text):
+    from hsc_research.aggregate_io import write
+
+    meta = {"min_cell": 10, "sites": {"north": "North"}, "waves": [2019]}
+    write({}, folder, meta, codebook_text)
+
+
+PACKAGED = Path(present.__file__).with_name("instrument") / "hsc2019.yaml"
+
+
+def test_context_reads_the_codebook_of_the_aggregates(tmp_path):
+    text = PACKAGED.read_text(encoding="utf-8").replace(
+        "label: Strongly agree}", "label: Agree completely}"
+    )
+    _aggregates(tmp_path, text)
+    ctx = present.load_context(tmp_path, site="north")
+    assert ctx.codebook.scales["agree4"].labels[-1] == "Agree completely"
+
+
+def test_context_refuses_another_codebook(tmp_path):
+    _aggregates(tmp_path, PACKAGED.read_text(encoding="utf-8").replace("Strongly agree}", "Fully}"))
+    with pytest.raises(InputError, match="not the codebook the aggregates were computed with"):
+        present.load_context(tmp_path, site="north", codebook=PACKAGED)
+
+
+def test_context_accepts_the_same_codebook(tmp_path):
+    _aggregates(tmp_path, PACKAGED.read_text(encoding="utf-8"))
+    ctx = present.load_context(tmp_path, codebook=PACKAGED)
+    assert ctx.codebook.id == "hsc2019"

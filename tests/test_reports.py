@@ -122,3 +122,74 @@ def test_site_names_are_escaped_in_the_index():
                                seconds=1.0, html="s.html")  # fmt: skip
     page = reports.index_html([res], {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"})
     assert "<script>x" not in page and "&lt;script&gt;x" in page
+
+
+#: A site name holding a broken formula, HTML, a URL and a line that reads as a heading.
+HOSTILE = "$\\frac{1}{$ <b>x</b> https://evil.example\n# injected"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    """Aggregated with a reworded codebook copy (agree4 labels, a profession's short
+    name) and one site named :data:`HOSTILE`; built without ``--codebook``."""
+    import pandas as pd
+
+    root = tmp_path_factory.mktemp("hostile")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    codebook = root / "my_codebook.yaml"
+    text = (ROOT / "src/hsc_research/instrument/hsc2019.yaml").read_text(encoding="utf-8")
+    for old, new in [("label: Strongly disagree}", "label: Disagree completely}"),
+                     ("label: Strongly agree}", "label: Agree completely}"),
+                     ("short: Hospital discharge,", "short: Discharge team,")]:  # fmt: skip
+        assert old in text
+        text = text.replace(old, new)
+    codebook.write_text(text, encoding="utf-8")
+    cb = ["--root", str(root), "--codebook", str(codebook)]
+    main([*cb, "synth", "--sites", "2", "--respondents", "40", "--seed", "11"])
+    register = root / "data/raw/sites.csv"
+    sites = pd.read_csv(register, dtype=str)
+    sites.loc[sites["site_id"] == "brackenmoor", "site_name"] = HOSTILE
+    sites.to_csv(register, index=False)
+    assert main([*cb, "clean"]) == 0
+    assert main([*cb, "aggregate"]) == 0
+    code = main(["--root", str(root), "build", "--jobs", "2", "--no-progress"])
+    return root, code
+
+
+def test_reworded_codebook_builds_every_report(hostile):
+    root, code = hostile
+    manifest = json.loads((root / "reports/manifest.json").read_text())
+    assert code == 0
+    assert [r["status"] for r in manifest["reports"]] == ["ok", "ok", "ok"]
+
+
+def test_reports_show_the_wording_of_the_aggregates_codebook(hostile):
+    root, _ = hostile
+    text = (root / "reports/site-ashford-vale.html").read_text()
+    assert "ASC and Discharge team" in text  # profession short name, trust table
+    assert "Disagree completely, Disagree, Agree, Agree completely" in text  # trust bars
+
+
+def test_site_name_from_data_adds_no_heading(hostile):
+    root, _ = hostile
+    text = (root / "reports/site-brackenmoor.html").read_text()
+    assert text.count("<h1") == 1
+
+
+def test_url_in_site_name_is_not_a_link(hostile):
+    root, _ = hostile
+    for page in (root / "reports").glob("*.html"):
+        assert 'href="https://evil' not in page.read_text(), page.name
+
+
+def test_site_name_is_shown_as_its_literal_text(hostile):
+    root, _ = hostile
+    text = (root / "reports/site-brackenmoor.html").read_text()
+    assert "$\\frac{1}{$ &lt;b&gt;x&lt;/b&gt; https://evil.example # injected: staff" in text
+    assert "<b>x</b>" not in text
+
+
+def test_site_name_with_a_formula_leaves_its_figures_built(hostile):
+    root, _ = hostile
+    for name in ("site-brackenmoor.html", "national.html"):
+        assert "data:image/png;base64," in (root / "reports" / name).read_text(), name

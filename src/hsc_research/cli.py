@@ -285,25 +285,31 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
+    from hsc_research import reports
     from hsc_research.pipeline import run_aggregate
 
     paths = project_paths(args.root)
-    seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
+    with reports.build_lock(paths):  # a running build reads these tables
+        seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
     print(f"wrote {len(tables)} aggregate tables to {paths.aggregates} in {seconds:.1f}s")
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    import time
+
     from hsc_research import reports
-    from hsc_research.pipeline import aggregates_current, run_aggregate
+    from hsc_research.pipeline import ensure_aggregates
 
     paths = project_paths(args.root)
-    # Aggregate once, here, unless the aggregates already match the cleaned tables.
-    if not aggregates_current(paths, args.min_cell):
-        seconds, _ = run_aggregate(paths, args.codebook, args.min_cell)
-        print(f"aggregated in {seconds:.1f}s")
-    results = reports.build(paths, sites=args.sites, jobs=args.jobs, min_cell=args.min_cell,
-                            progress=not args.no_progress)  # fmt: skip
+    # One build at a time, aggregating included: two would overwrite each other's files.
+    with reports.build_lock(paths):
+        # Aggregate here when the aggregates are missing, corrupt or stale.
+        start = time.perf_counter()
+        if reason := ensure_aggregates(paths, args.min_cell, args.codebook):
+            print(f"aggregated in {time.perf_counter() - start:.1f}s ({reason})")
+        results = reports.build(paths, sites=args.sites, jobs=args.jobs, min_cell=args.min_cell,
+                                progress=not args.no_progress, lock=False)  # fmt: skip
     failed = [r for r in results if r.status != "ok"]
     print(f"built {len(results) - len(failed)} of {len(results)} reports in {paths.reports}")
     for r in failed:

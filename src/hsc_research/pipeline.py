@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from hsc_research import aggregate
+from hsc_research import aggregate, aggregate_io
+from hsc_research.aggregate_io import CODEBOOK_NAME, AggregatesError
 from hsc_research.clean import read_tables
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import InputError
-from hsc_research.instrument import load_codebook
+from hsc_research.instrument import DEFAULT_CODEBOOK, load_codebook
 from hsc_research.provenance import CLEANED_TABLES, data_hash
 
 
@@ -23,9 +23,14 @@ def run_aggregate(
     correction: str = "bonferroni",
 ) -> tuple[float, dict[str, pd.DataFrame]]:
     """Read the cleaned tables, compute every aggregate and write them; returns the
-    seconds taken and the tables."""
+    seconds taken and the tables.
+
+    The codebook's exact text is written beside the tables (``codebook.yaml``): the
+    reports read it from there, so a reworded codebook copy travels with its numbers.
+    """
     start = time.perf_counter()
     cb = load_codebook(codebook)
+    codebook_text = Path(cb.path).read_text(encoding="utf-8")
     cleaned = read_tables(paths.processed)
     tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
     try:
@@ -36,8 +41,9 @@ def run_aggregate(
             f"({exc.strerror}); re-run hsc-research clean"
         ) from None
     meta = aggregate.metadata(cleaned, cb, min_cell, correction, digest)
+    meta["correction_method"] = correction  # the option's value, to recompute alike
     try:
-        aggregate.write(tables, paths.aggregates, meta)
+        aggregate.write(tables, paths.aggregates, meta, codebook_text)
     except OSError as exc:
         # A read-only data/processed or a full disk is the machine's state, not a bug.
         raise InputError(
@@ -48,14 +54,99 @@ def run_aggregate(
     return time.perf_counter() - start, tables
 
 
-def aggregates_current(paths: Paths, min_cell: int) -> bool:
-    """Whether the aggregates on disk were computed from the current cleaned tables
-    with this disclosure threshold."""
-    meta_path = paths.aggregates / "meta.json"
-    cleaned = [paths.processed / f"{name}.parquet" for name in CLEANED_TABLES]
-    if not meta_path.is_file() or not all(p.is_file() for p in cleaned):
-        return False
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return (
-        meta.get("input_sha256") == data_hash(paths.processed) and meta.get("min_cell") == min_cell
+def _cleaned_hash(paths: Paths) -> str | None:
+    """Hash of the cleaned tables, or ``None`` when one of them is missing or unreadable."""
+    try:
+        return data_hash(paths.processed)
+    except OSError:
+        return None
+
+
+def aggregates_current(paths: Paths, min_cell: int, codebook: str | Path | None = None) -> bool:
+    """Whether the aggregates on disk are intact (every file as ``meta.json`` lists it),
+    were computed from the current cleaned tables with this disclosure threshold and,
+    when ``codebook`` is given, with that codebook."""
+    return _aggregates_problem(paths, min_cell, codebook, _cleaned_hash(paths))[0] is None
+
+
+def _aggregates_problem(
+    paths: Paths, min_cell: int, codebook: str | Path | None, cleaned_sha: str | None
+) -> tuple[str | None, dict | None]:
+    """(what is wrong with the aggregates or None, their metadata if readable)."""
+    try:
+        meta = aggregate_io.verify(paths.aggregates, cleaned_sha)
+    except AggregatesError as exc:
+        try:
+            meta = aggregate_io.read_meta(paths.aggregates)
+        except AggregatesError:
+            meta = None
+        return str(exc), meta
+    if meta.get("min_cell") != min_cell:
+        return (f"{paths.aggregates}: computed with min_cell={meta.get('min_cell')}, "
+                f"not {min_cell}"), meta  # fmt: skip
+    if codebook is not None and aggregate_io.text_sha256(codebook) != meta["codebook_sha256"]:
+        return f"{paths.aggregates}: computed with another codebook than {codebook}", meta
+    return None, meta
+
+
+def ensure_aggregates(
+    paths: Paths, min_cell: int = MIN_CELL, codebook: str | Path | None = None
+) -> str | None:
+    """Make sure the aggregates ``build`` is about to read are intact and current.
+
+    Missing, corrupt or stale aggregates (a table deleted or changed, the cleaned
+    tables cleaned again, another ``min_cell`` or codebook) are recomputed from the
+    cleaned tables, with the codebook and correction they were computed with unless
+    ``codebook`` is given.
+
+    Returns
+    -------
+    str or None
+        Why the aggregates were recomputed, or ``None`` when they were current.
+
+    Raises
+    ------
+    AggregatesError
+        One line naming the file and what to do, when they cannot be recomputed (no
+        cleaned tables, or their codebook is lost).
+    """
+    cleaned_sha = _cleaned_hash(paths)
+    problem, meta = _aggregates_problem(paths, min_cell, codebook, cleaned_sha)
+    if problem is None:
+        return None
+    if cleaned_sha is None:
+        tables = [paths.processed / f"{n}.parquet" for n in CLEANED_TABLES]
+        lost = next((t for t in tables if not t.is_file()), None)
+        why = f"{lost}: not found" if lost else f"{paths.processed}: cleaned tables unreadable"
+        if meta is None:  # nothing aggregated and nothing to aggregate from
+            raise AggregatesError(f"{why}; run `hsc-research clean` first")
+        raise AggregatesError(
+            f"{problem.split('; ')[0]}, and cannot be recomputed: {why}; "
+            "run `hsc-research clean` first"
+        )
+    meta = meta or {}
+    if codebook is None:
+        codebook = _codebook_of(paths, meta)
+    same = {"correction": meta["correction_method"]} if "correction_method" in meta else {}
+    run_aggregate(paths, codebook, min_cell, **same)
+    if meta == {}:
+        return "no aggregates yet"
+    return problem.split("; ")[0]
+
+
+def _codebook_of(paths: Paths, meta: dict) -> Path:
+    """The codebook earlier aggregates were computed with: their intact copy, else the
+    packaged one when it is that codebook; a lost custom codebook is an error."""
+    copy = paths.aggregates / CODEBOOK_NAME
+    expected = meta.get("codebook_sha256")
+    # No aggregates yet, or aggregates from before codebooks travelled with them.
+    if expected is None and meta.get("codebook", load_codebook().id) == load_codebook().id:
+        return DEFAULT_CODEBOOK
+    if copy.is_file() and aggregate_io.file_sha256(copy) == expected:
+        return copy
+    if aggregate_io.text_sha256(DEFAULT_CODEBOOK) == expected:
+        return DEFAULT_CODEBOOK
+    raise AggregatesError(
+        f"{copy}: missing or changed, and the aggregates were computed with a codebook other "
+        "than the packaged one; run `hsc-research --codebook YOUR_CODEBOOK.yaml build`"
     )

@@ -48,6 +48,24 @@ def readable(fn):
     return wrapper
 
 
+def plain_text(draw):
+    """Decorator of figure functions: every text drawn is plain text, never mathtext.
+
+    Site names and codebook labels come from the data: one holding ``$\\frac{1}{$``
+    would otherwise be parsed as a formula and stop the report. Text objects created
+    while the figure is drawn (titles, tick labels, legend entries, annotations, also
+    those seaborn adds) get ``parse_math=False`` through ``text.parse_math``; the
+    setting is restored afterwards.
+    """
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs) -> Figure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
 def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
     fig.tight_layout()
@@ -55,6 +73,7 @@ def _finish(fig: Figure, alt: str) -> Figure:
 
 
 @readable
+@plain_text
 def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str = "row") -> Figure:
     """Diverging stacked bars of answer percentages.
 
@@ -134,7 +153,7 @@ def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str 
         fontsize=11,
         frameon=False,
     )
-    alt = f"{title}. Diverging bars for {len(rows)} groups: " + "; ".join(
+    alt = f"{title}. Diverging bars ({', '.join(levels)}) for {len(rows)} groups: " + "; ".join(
         f"{r}: {_pct(wide.loc[r, high_levels].sum()) if r in wide.index else 'suppressed'} at the high end"
         for r in rows
     )
@@ -150,6 +169,7 @@ def _pct(value) -> str:
 
 
 @readable
+@plain_text
 def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str], title: str,
                    value: str = "mean", vmin: float = 1, vmax: float = 5) -> Figure:  # fmt: skip
     """Rater (rows) x target (columns) heatmap with the diagonal masked.
@@ -210,6 +230,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
 
 
 @readable
+@plain_text
 def asymmetry_heatmap(
     asym: pd.DataFrame, order: list[str], labels: dict[str, str], title: str
 ) -> Figure:
@@ -242,6 +263,7 @@ def asymmetry_heatmap(
 
 
 @readable
+@plain_text
 def ranked_chart(
     site: pd.DataFrame | None, national: pd.DataFrame, title: str, xlabel: str
 ) -> Figure:
@@ -305,6 +327,7 @@ def _wrap(text: str, width: int = 45) -> str:
 
 
 @readable
+@plain_text
 def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) -> Figure:
     """Funnel plot for one indicator and wave: sites by base, with 95% and 99.8% limits.
 
@@ -347,6 +370,7 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
 
 
 @readable
+@plain_text
 def site_indicator_heatmap(
     svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
 ) -> Figure:
@@ -374,6 +398,7 @@ def site_indicator_heatmap(
 
 
 @readable
+@plain_text
 def trend_chart(
     site: pd.DataFrame | None, national: pd.DataFrame, waves: list[int], title: str
 ) -> Figure:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from hsc_research import findings, plots
-from hsc_research.aggregate_io import NATIONAL, read
+from hsc_research.aggregate_io import CODEBOOK_NAME, NATIONAL, read, text_sha256
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
 from hsc_research.formatting import bound, fixed, pct, pct_value, signed
@@ -90,10 +91,13 @@ def load_context(
 ) -> Context:
     """Read the aggregates for a site report (``site`` given) or the national report.
 
-    ``wave`` defaults to the latest wave, ``previous_wave`` to the one before it.
+    ``wave`` defaults to the latest wave, ``previous_wave`` to the one before it. The
+    codebook is the one the aggregates were computed with (``codebook.yaml`` beside
+    them); ``codebook``, when given, must be that same file's text.
     """
+    folder = Path(aggregates_dir).resolve()
     # A site report reads only its own rows and the national ones.
-    tables, meta = read(Path(aggregates_dir).resolve(), scopes=[site, NATIONAL] if site else None)
+    tables, meta = read(folder, scopes=[site, NATIONAL] if site else None)
     if meta.get("min_cell") != min_cell:
         raise InputError(
             f"aggregates were computed with min_cell={meta.get('min_cell')}, report asks for "
@@ -110,16 +114,39 @@ def load_context(
         raise InputError(f"wave {wave} is not in the data; waves: {', '.join(map(str, waves))}")
     earlier = [w for w in waves if w < wave]
     previous = previous_wave or (earlier[-1] if earlier else None)
-    return Context(tables, meta, load_codebook(codebook), scope, wave, previous, min_cell)
+    return Context(tables, meta, _codebook(folder, meta, codebook), scope, wave, previous, min_cell)
+
+
+def _codebook(folder: Path, meta: dict, given: str | Path | None) -> Codebook:
+    """The aggregates' own codebook: labels in the tables match it, not the packaged one."""
+    copy = folder / CODEBOOK_NAME
+    if not copy.is_file():
+        raise InputError(f"{copy}: not found; run `hsc-research aggregate` again")
+    if given is not None and text_sha256(Path(given)) != meta.get("codebook_sha256"):
+        raise InputError(
+            f"{given}: not the codebook the aggregates were computed with ({copy}); leave "
+            f"codebook out, or run `hsc-research --codebook {given} aggregate`"
+        )
+    return load_codebook(copy)
 
 
 # ----------------------------------------------------------------------------- text
 
 
+#: Line breaks (``str.splitlines`` breaks on all of them): one would start a new
+#: Markdown block, e.g. a heading, inside a site name.
+_LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]+")
+#: ASCII punctuation that Markdown (and nbconvert's mistune: math, URLs) gives meaning;
+#: CommonMark shows a backslash-escaped one literally. ``&`` and ``;`` stay for the
+#: entities html.escape writes; ``:`` keeps ``https://`` from becoming a link.
+_MD_SPECIAL = frozenset("\\`*_[]{}()#+-.!|~<>$:=^\"'")
+
+
 def _md(text: str) -> str:
-    """Text from the data made safe in Markdown: HTML escaped, emphasis and links inert."""
-    escaped = html.escape(text, quote=False)
-    return "".join("\\" + ch if ch in "\\`*_[]|" else ch for ch in escaped)
+    """Text from the data made plain text in Markdown: one line, HTML escaped, and
+    headings, emphasis, links, bare URLs and math inert."""
+    escaped = html.escape(_LINE_BREAKS.sub(" ", str(text)), quote=False)
+    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in escaped)
 
 
 def title(ctx: Context) -> Markdown:

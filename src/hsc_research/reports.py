@@ -6,29 +6,50 @@ its notebook, exports HTML in-process with an offline template (code hidden, no 
 fetched from the network) and writes it under a temporary name before renaming, so a
 failed report never leaves a half-written file. An index page and a JSON run manifest
 record every report's status and timing.
+
+A build first verifies the aggregates (nothing starts on missing, corrupt or stale
+tables), holds the project's lock (one build at a time), runs workers that die with it
+(a killed build leaves no orphan writing reports), writes the index and manifest
+together through temporary files (a full disk leaves the previous pair), and then
+removes every report that is not of the current aggregates. Stale reports are removed
+rather than moved aside: ``reports/`` is what gets published, and a report of a site
+that left the data (withdrawn, or misregistered) must not stay publishable.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
 import html
 import json
+import multiprocessing
 import os
 import platform
 import re
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 import traceback
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hsc_research import __version__
+from hsc_research import __version__, aggregate_io
 from hsc_research.config import MIN_CELL, Paths
-from hsc_research.errors import InputError
+from hsc_research.errors import HscError, InputError
 from hsc_research.provenance import data_hash, package_versions
 from hsc_research.sites import slugify
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: builds there are not locked
+    fcntl = None
 
 TEMPLATES = Path(__file__).with_name("templates")
 SITE_NOTEBOOK = "site_report.ipynb"
@@ -142,16 +163,18 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
             cwd=str(task.notebook.parent),
         )
         page = export_html(nb, f"{task.name}: HSC interface survey findings")
-        fd, tmp = tempfile.mkstemp(prefix=f".{task.slug}.", suffix=".tmp", dir=out_dir)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(page)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
-        os.replace(tmp, target)
+        _write_report(target, page)
         status, error = "ok", None
     except Exception as exc:  # one failing report must not stop the others
         status, error = "failed", _error_line(exc)
-        (work_dir / f"{task.slug}.error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-        target.unlink(missing_ok=True)
+        # The traceback log is a by-product: on a full disk it cannot be written either,
+        # and that must not turn one failed report into a crashed build.
+        with contextlib.suppress(OSError):
+            (work_dir / f"{task.slug}.error.txt").write_text(
+                traceback.format_exc(), encoding="utf-8"
+            )
+        with contextlib.suppress(OSError):
+            target.unlink(missing_ok=True)
     return ReportResult(
         name=task.name, slug=task.slug, kind=task.kind, status=status,
         seconds=round(time.perf_counter() - start, 2),
@@ -159,17 +182,71 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     )  # fmt: skip
 
 
+def _write_report(target: Path, page: str) -> None:
+    """Write under a temporary name in the same folder, then rename: a failed write
+    (full disk) leaves neither a half-written report nor the temporary file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is for sharing
+        os.replace(tmp, target)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(target)  # a failed write() names no file
+        raise
+
+
+#: ``prctl`` option that asks Linux to signal a process when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _init_worker(work_dir: Path, parent: int) -> None:
+    """Pool initializer: die with the build, and quiet the kernels."""
+    _die_with_parent(parent)
+    _quiet_kernels(work_dir)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker die when the build process dies, even by SIGKILL: an orphaned
+    worker would go on writing reports after the build that owned them is gone."""
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent:  # the build died before the signal was armed
+        os._exit(1)
+    if not armed:  # elsewhere: poll for the parent
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 def _quiet_kernels(work_dir: Path) -> None:
-    """Pool initializer: send the worker's stderr, which its kernels inherit, to a log
-    file; their start-up warnings would otherwise scroll through the progress bar."""
-    fd = os.open(
-        work_dir / f"kernels-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
-    )
+    """Send the worker's stderr, which its kernels inherit, to a log file; their
+    start-up warnings would otherwise scroll through the progress bar."""
+    try:
+        fd = os.open(
+            work_dir / f"kernels-{os.getpid()}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
+    except OSError:  # no log (full disk) is no reason to fail the reports
+        return
     os.dup2(fd, 2)
     os.close(fd)
 
 
-def _error_line(exc: Exception) -> str:
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{exc.filename or 'a file'}: no space left on the device; free disk space and build again"
     text = str(exc).strip()
     # papermill's PapermillExecutionError carries the notebook's own exception.
     ename, evalue = getattr(exc, "ename", None), getattr(exc, "evalue", None)
@@ -179,65 +256,156 @@ def _error_line(exc: Exception) -> str:
     return line[:300]
 
 
+#: Lock file of a project's build, in ``reports/`` (holds the builder's pid).
+LOCK_NAME = ".build.lock"
+
+
+@contextlib.contextmanager
+def build_lock(paths: Paths) -> Iterator[None]:
+    """Hold the project's build lock: one build at a time writes ``reports/``.
+
+    The lock is an ``flock`` on ``reports/.build.lock``, so the system releases it
+    when the build dies, however it dies.
+
+    Raises
+    ------
+    HscError
+        Another build holds the lock ("another build is running (pid N) ...").
+    """
+    lock_path = paths.reports / LOCK_NAME
+    try:
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise HscError(
+            f"{lock_path}: cannot create the build lock ({exc.strerror}); free disk space or "
+            f"make {paths.reports} writable, then build again"
+        ) from None
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                raise HscError(
+                    f"another build is running (pid {holder}) in {paths.root}; wait for it "
+                    "to finish (or stop it), then build again"
+                ) from None
+            with contextlib.suppress(OSError):  # the pid is a courtesy to the next build
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 def build(
     paths: Paths,
     sites: list[str] | None = None,
     jobs: int | None = None,
     min_cell: int = MIN_CELL,
     progress: bool = True,
+    lock: bool = True,
 ) -> list[ReportResult]:
     """Build every site report, the national report, the index and the manifest.
+
+    The aggregates are verified first (every table present and as ``meta.json``
+    lists it, computed from the cleaned tables now in ``data/processed``); no report
+    starts otherwise. Afterwards ``reports/`` holds exactly the reports of these
+    aggregates: reports of sites they no longer hold are removed.
 
     Parameters
     ----------
     paths
-        Project paths (cleaned tables are read from ``paths.processed``).
+        Project paths (aggregates are read from ``paths.aggregates``).
     sites
         Site ids to build (all when ``None``); the national report is always built.
+        Reports of the other sites are kept (and listed) when the previous build used
+        the same aggregates, else removed.
     jobs
         Worker processes (number of CPUs when ``None``).
     min_cell
         Disclosure threshold passed to every notebook.
     progress
         Show a progress bar.
+    lock
+        Take the project's build lock (:func:`build_lock`); ``False`` when the caller
+        holds it.
 
     Returns
     -------
     list of ReportResult
+
+    Raises
+    ------
+    HscError
+        Aggregates missing, corrupt or stale; another build running; the index or
+        manifest cannot be written (the previous ones are then left as they were).
     """
-    import pandas as pd
+    with build_lock(paths) if lock else contextlib.nullcontext():
+        return _build(paths, sites, jobs, min_cell, progress)
+
+
+def _verified_meta(paths: Paths, min_cell: int) -> dict:
+    try:  # without (readable) cleaned tables the aggregates stand on their own
+        cleaned: str | None = data_hash(paths.processed)
+    except OSError:
+        cleaned = None
+    meta = aggregate_io.verify(paths.aggregates, cleaned)
+    if meta.get("min_cell") != min_cell:
+        raise InputError(
+            f"{paths.aggregates}: computed with min_cell={meta.get('min_cell')}, the build asks "
+            f"for {min_cell}; run `hsc-research aggregate --min-cell {min_cell}`"
+        )
+    return meta
+
+
+def _build(
+    paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool
+) -> list[ReportResult]:
     from tqdm import tqdm
 
-    respondents_path = paths.processed / "respondents.parquet"
-    if not respondents_path.is_file():
-        raise InputError(f"{respondents_path}: not found; run `hsc-research clean` first")
-    respondents = pd.read_parquet(respondents_path, columns=["site", "site_name"])
-    known = respondents.drop_duplicates("site").sort_values("site")
-    site_list = list(zip(known["site"].astype(str), known["site_name"].astype(str), strict=True))
+    meta = _verified_meta(paths, min_cell)
+    site_list = sorted((str(s), str(n)) for s, n in meta["sites"].items())
     if sites:
         unknown = sorted(set(sites) - {s for s, _ in site_list})
         if unknown:
             raise InputError(
-                f"--sites: unknown site id(s) {', '.join(unknown)}; see data/processed/respondents"
+                f"--sites: unknown site id(s) {', '.join(unknown)}; the aggregates hold "
+                f"{', '.join(s for s, _ in site_list)}"
             )
-        site_list = [s for s in site_list if s[0] in set(sites)]
-    tasks = plan_tasks(paths, site_list, min_cell)
+    current = plan_tasks(paths, site_list, min_cell)
+    tasks = [
+        t for t in current if not sites or t.kind == "national" or t.parameters["site"] in sites
+    ]
+    aggregates_sha = aggregate_io.file_sha256(paths.aggregates / aggregate_io.META_NAME)
 
-    paths.reports.mkdir(parents=True, exist_ok=True)
     work_dir = paths.processed / "report_runs"
-    shutil.rmtree(work_dir, ignore_errors=True)
-    work_dir.mkdir(parents=True)
+    try:
+        paths.reports.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
+    except OSError as exc:
+        raise _write_error(exc, work_dir, "") from None
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results: list[ReportResult] = []
+    # fork: workers start from this process (their parent, for _die_with_parent).
+    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=_quiet_kernels, initargs=(work_dir,)
-    ) as pool:
+        max_workers=jobs, mp_context=context, initializer=_init_worker,
+        initargs=(work_dir, os.getpid()),
+    ) as pool:  # fmt: skip
         futures = {pool.submit(run_task, t, paths.reports, work_dir): t for t in tasks}
         bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
         for fut in as_completed(futures):
-            res = fut.result()
+            try:
+                res = fut.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                t = futures[fut]
+                res = ReportResult(t.name, t.slug, t.kind, "failed", 0.0,
+                                   error=_error_line(exc), parameters=t.parameters)  # fmt: skip
             results.append(res)
             bar.write(
                 f"  {res.status:6s} {res.seconds:6.1f}s  {res.slug}"
@@ -245,7 +413,11 @@ def build(
             )
             bar.update()
         bar.close()
-    order = {t.slug: i for i, t in enumerate(tasks)}
+    if sites:
+        rebuilt = {r.slug for r in results}
+        others = [t for t in current if t.slug not in rebuilt]
+        results += _carried(paths.reports, aggregates_sha, others)
+    order = {t.slug: i for i, t in enumerate(current)}
     results.sort(key=lambda r: order[r.slug])
     manifest = {
         "package": "hsc-research",
@@ -255,21 +427,92 @@ def build(
         "jobs": jobs,
         "python": platform.python_version(),
         "packages": package_versions(),
-        "input_sha256": data_hash(paths.processed),
+        "input_sha256": meta["input_sha256"],
+        "aggregates_sha256": aggregates_sha,
         "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell},
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
-    _write_atomic(paths.reports / "manifest.json", json.dumps(manifest, indent=2))
-    headers, cells = headline_cells(paths.aggregates, tasks, min_cell)
-    _write_atomic(paths.reports / "index.html", index_html(results, manifest, headers, cells))
+    headers, cells = headline_cells(paths.aggregates, current, min_cell)
+    _publish(
+        paths.reports,
+        {
+            "manifest.json": json.dumps(manifest, indent=2),
+            "index.html": index_html(results, manifest, headers, cells),
+        },
+    )
+    _prune(paths.reports, {r.slug for r in results if r.status == "ok"})
     return results
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def _carried(out_dir: Path, aggregates_sha: str, tasks: list[ReportTask]) -> list[ReportResult]:
+    """Reports of ``tasks`` built by the previous build from these same aggregates
+    (a ``--sites`` build keeps them); any other report of them is stale."""
+    try:
+        previous = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+        if previous.get("aggregates_sha256") != aggregates_sha:
+            return []
+        names = {f.name for f in fields(ReportResult)}
+        earlier = {r["slug"]: ReportResult(**{k: v for k, v in r.items() if k in names})
+                   for r in previous["reports"]}  # fmt: skip
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []  # no usable manifest: nothing can be shown to be current
+    return [
+        earlier[t.slug]
+        for t in tasks
+        if t.slug in earlier
+        and earlier[t.slug].status == "ok"
+        and (out_dir / f"{t.slug}.html").is_file()
+    ]
+
+
+def _prune(out_dir: Path, keep: set[str]) -> None:
+    """Remove reports that are not of the current aggregates (sites no longer in the
+    data, reports that failed this time) and temporary files of interrupted builds."""
+    for path in out_dir.iterdir():
+        report = path.suffix == ".html" and (
+            path.name.startswith("site-") or path.name == "national.html"
+        )
+        if (report and path.stem not in keep) or (
+            path.name.startswith(".") and path.name.endswith(".tmp")
+        ):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _write_error(exc: OSError, path: Path, note: str) -> HscError:
+    what = (
+        "no space left on the device" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror
+    )
+    todo = "free disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "fix the permissions"
+    return HscError(
+        f"{exc.filename or path}: cannot write ({what}); {todo}, then run `hsc-research build` "
+        f"again{note}"
+    )
+
+
+def _publish(out_dir: Path, files: dict[str, str]) -> None:
+    """Write the files of one build together: every one to a temporary file first,
+    then each renamed into place, so a failure (full disk) leaves the previous set."""
+    tmps: list[tuple[Path, Path]] = []
+    target = out_dir
+    try:
+        for name, text in files.items():
+            target = out_dir / name
+            tmp = out_dir / f".{name}.tmp"
+            tmps.append((tmp, target))
+            tmp.write_text(text, encoding="utf-8")
+        for tmp, target in tmps:
+            os.replace(tmp, target)
+    except OSError as exc:
+        exc.filename = str(target)  # name the file the user knows, not our temporary one
+        raise _write_error(
+            exc, out_dir, f"; the previous {' and '.join(files)} are left as they were"
+        ) from None
+    finally:
+        for tmp, _ in tmps:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
 
 #: Headline indicators shown for every report on the index page.

@@ -113,7 +113,7 @@ def test_read_only_processed_folder_is_one_line(project, capsys):
 def test_aggregate_into_a_read_only_folder_is_one_line(project, monkeypatch, capsys):
     from hsc_research import aggregate
 
-    def denied(tables, out, meta):
+    def denied(tables, out, meta, *codebook_text):
         raise PermissionError(errno.EACCES, "Permission denied", str(out / "indicators.parquet"))
 
     monkeypatch.setattr(aggregate, "write", denied)
