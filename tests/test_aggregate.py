@@ -90,7 +90,8 @@ def test_site_vs_rest_rows_for_every_site_and_indicator(tables, codebook):
     cleaned, t = tables
     svr = t["site_vs_rest"]
     n_sites = cleaned.respondents["site"].nunique()
-    assert len(svr) == n_sites * len(codebook.indicators) * 2
+    n_waves = cleaned.respondents["wave"].nunique()
+    assert len(svr) == n_sites * len(codebook.indicators) * n_waves
     assert set(svr["correction"]) == {"Bonferroni"}
 
 
