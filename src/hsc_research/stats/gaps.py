@@ -19,13 +19,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 
 from hsc_research.instrument import Codebook
 from hsc_research.stats.counts import answer_counts, high_flag
-from hsc_research.stats.multiplicity import (
-    ALPHA,
-    CORRECTIONS,
-    excludes_zero,
-    family_alpha,
-    family_sizes,
-)
+from hsc_research.stats.multiplicity import ALPHA, family_intervals
 
 TEST_NAME = "score test for two independent proportions (Miettinen-Nurminen)"
 
@@ -98,19 +92,13 @@ def finish(
         ``table`` with ``ci_low, ci_high`` at the family's level, ``ci_level``,
         ``family_size``, ``correction`` and ``significant``.
     """
-    out = table.copy()
-    tested = out["diff"].notna().to_numpy()
-    if hidden is not None:
-        tested = tested & ~np.asarray(hidden, dtype=bool)
-    m = family_sizes(out, family, tested)
-    a = family_alpha(m, alpha, correction)
-    ci = diff_proportions(out["k1"], out["n1"], out["k2"], out["n2"], alpha=a)
-    out["ci_low"] = np.where(tested, ci["ci_low"], np.nan)
-    out["ci_high"] = np.where(tested, ci["ci_high"], np.nan)
-    out["ci_level"] = np.where(tested, 1 - a, np.nan)
-    out["family_size"] = m
-    out["correction"] = CORRECTIONS[correction]
-    out["significant"] = excludes_zero(out["ci_low"], out["ci_high"])
+
+    def newcombe(a):
+        ci = diff_proportions(table["k1"], table["n1"], table["k2"], table["n2"], alpha=a)
+        return ci["ci_low"].to_numpy(), ci["ci_high"].to_numpy()
+
+    tested = table["diff"].notna().to_numpy()
+    out = family_intervals(table, newcombe, tested, correction, family, hidden, alpha)
     return out.drop(columns=["p_adj"], errors="ignore")
 
 
