@@ -64,7 +64,8 @@ def test_layout_gives_the_template_respondents(name, mapping, layout, codebook, 
 @pytest.mark.parametrize(("name", "mapping", "layout"), LAYOUT_CASES)
 def test_layout_gives_the_template_exclusions(name, mapping, layout, codebook, template):
     got = _cleaned(name, mapping, codebook).exclusions
-    got = got[got["reason"] != "test_response"]  # previews exist only in the Qualtrics files
+    # Previews and partial responses exist only in the Qualtrics files.
+    got = got[~got["reason"].isin(["test_response", "partial_response"])]
     cols = ["level", "reason", "column", "n_answers"]
     pd.testing.assert_frame_equal(
         got[cols].reset_index(drop=True), template.exclusions[cols].reset_index(drop=True)

@@ -92,7 +92,7 @@ def test_exclude_rule_flags_rows(tmp_path, codebook):
         tmp_path, codebook, extra="exclude: {column: Status, values: [Survey Preview]}\n"
     )
     frame, _ = apply_mapping(read_export(path, "plain"), mapping, codebook)
-    assert frame["test_response"].tolist() == [True, False]
+    assert frame["exclude_reason"].fillna("").tolist() == ["test_response", ""]
 
 
 def test_unknown_top_level_key(tmp_path, codebook):

@@ -35,8 +35,8 @@ def test_exclusions_by_reason_and_accounting(codebook):
     lines = _lines(codebook)
     assert "  duplicate_submission          1 (rows 12)" in lines
     assert lines[-1] == (
-        "accounting: respondents 10 raw = 7 kept + 3 excluded; "
-        "answers 360 raw = 250 kept + 110 excluded"
+        "accounting: respondents 11 raw = 7 kept + 4 excluded; "
+        "answers 396 raw = 250 kept + 146 excluded"
     )
 
 
