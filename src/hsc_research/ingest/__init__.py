@@ -141,6 +141,19 @@ def _find(columns: list[Column], ref: str, path: Path) -> Column | None:
         raise InputError(f"{path}: {exc}") from None
 
 
+#: Identity cells that name nobody: Microsoft Forms writes "anonymous" for every
+#: respondent of an anonymous form, who must not all become one person.
+_NOBODY = {"", "anonymous"}
+
+
+def _keyed(value: object, secret: bytes) -> object:
+    """HMAC-SHA256 of an identity cell folded (case, spaces), or missing for nobody."""
+    if pd.isna(value):
+        return pd.NA
+    text = " ".join(str(value).split()).casefold()
+    return pd.NA if text in _NOBODY else hmac.digest(secret, text.encode(), "sha256").hex()
+
+
 def _select(
     raw: RawExport, keep: Collection[str] | None, identity: str | None, key: bytes | None
 ) -> RawExport:
@@ -153,10 +166,7 @@ def _select(
         who = col.key if col else None
     if who is not None:
         secret = key if key is not None else secrets.token_bytes(32)
-        raw.data[who] = raw.data[who].map(
-            lambda v: hmac.digest(secret, " ".join(str(v).split()).casefold().encode(), "sha256").hex()
-            if pd.notna(v) and str(v).strip() else pd.NA
-        )  # fmt: skip
+        raw.data[who] = raw.data[who].map(lambda v: _keyed(v, secret))
         wanted.add(who)
     unread = [c.key for c in raw.columns if c.key not in wanted and c.key != "raw_row"]
     raw.data = raw.data[["raw_row", *(c.key for c in raw.columns if c.key in wanted)]]
