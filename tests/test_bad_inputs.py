@@ -83,6 +83,11 @@ def test_validate_agrees(name, tmp_path, capsys):
     if "error" in case:
         assert code == 1
         assert printed[-1].startswith("cannot be cleaned: ") and case["error"] in printed[-1]
+    elif "validate" in case:  # clean would run, but validate stops it (issue 12)
+        assert code == 1
+        assert printed[-1].startswith("cannot be cleaned: ") and case["validate"] in printed[-1]
+        raw, kept = case["cleaned"]["raw"], case["cleaned"]["kept"]
+        assert any(f"respondents {raw} raw = {kept} kept" in line for line in printed)
     else:
         assert code == 0 and printed[-1] == "can be cleaned"
         want = case["cleaned"]
