@@ -10,6 +10,7 @@ that could not be matched is listed as ``TODO``, for the analyst to confirm.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -78,6 +79,7 @@ def _stem(word: str) -> str:
     return word
 
 
+@functools.lru_cache(maxsize=65536)  # a draft compares the same question texts many times
 def similarity(a: str, b: str) -> float:
     """Similarity of two wordings in [0, 1]: the better of character-sequence similarity
     and (stemmed) word overlap, so that "Agree strongly" matches "Strongly agree"."""
