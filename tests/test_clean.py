@@ -456,3 +456,10 @@ def test_the_same_identity_in_the_same_wave_and_site_is_one_respondent(write_exp
     res = clean(frame, codebook, SITES, key=KEY)
     assert res.respondents["raw_row"].tolist() == [3, 4, 5]
     assert res.exclusions["detail"].tolist() == ["earlier submission; kept raw row 3"]
+
+
+def test_forms_12_hour_clock_is_the_us_locale_month_first():
+    from hsc_research.clean import layout_date_order
+
+    assert layout_date_order("msforms", pd.Series(["3/4/2019 8:08:18 AM"]))[0] == "mdy"
+    assert layout_date_order("msforms", pd.Series(["04/03/2019 08:08:18"]))[0] == "dmy"
