@@ -706,7 +706,7 @@ def _questions(svr: pd.DataFrame) -> list[str]:
                        "What works here that other sites could learn from?")  # fmt: skip
     in_line = shown[~shown["significant"].astype(bool)]
     if len(in_line):
-        names = ", ".join(str(x).lower() for x in in_line["label"].head(3))
+        names = "; ".join(str(x) for x in in_line["label"].head(3))
         out.append(f"In line with other sites on {len(in_line)} indicator(s) (for example {names}). "
                    "Is being typical good enough where the national picture is poor?")  # fmt: skip
     hidden = svr[svr["suppressed"].astype(bool)]
