@@ -445,9 +445,10 @@ def _ordinal(
     try:
         if not predictors or len(frame) < min_cell:
             raise ModelError("too few answers or predictors left to fit the model")
-        out = fit_ordinal(frame, "code", predictors, reference=reference)
+        fit = fit_ordinal(frame, "code", predictors, reference=reference, min_cell=None)
+        out = fit.tidy()
         out["model"] = f"ordered logit of trust in ASC (codes 1-4) on {', '.join(predictors)}"
-        out["nobs"] = out.attrs.get("nobs")
+        out["nobs"] = fit.nobs
         out["note"] = "; ".join(notes) or None
         out["error"] = None
     except ModelError as exc:
