@@ -114,9 +114,35 @@ def finish(
     return out.drop(columns=["p_adj"], errors="ignore")
 
 
-def _high_by(
+def high_cells(
     data: pd.DataFrame, codebook: Codebook, question: str, keys: Sequence[str]
 ) -> pd.DataFrame:
+    """Substantive answers ``n`` and high answers ``k`` to ``question`` per ``keys``.
+
+    Parameters
+    ----------
+    data
+        ``responses`` or a counts table.
+    codebook
+        Scales and their high codes.
+    question
+        Question id.
+    keys
+        Respondent fields and ``"item"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*keys, n, k``; only combinations that occur.
+
+    Examples
+    --------
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"site": ["a", "a"], "question": "trust", "item": "gp",
+    ...                        "code": [3, 1], "count": [7, 5]})
+    >>> high_cells(counts, load_codebook(), "trust", ["site", "item"]).values.tolist()
+    [['a', 'gp', 12, 7]]
+    """
     counts = answer_counts(data, [k for k in keys if k != "item"])
     counts = counts[counts["question"] == question]
     counts = counts.assign(high=np.where(high_flag(counts, codebook), counts["count"], 0))
@@ -124,6 +150,20 @@ def _high_by(
         counts.groupby([*keys], observed=True)
         .agg(n=("count", "sum"), k=("high", "sum"))
         .reset_index()
+    )
+
+
+def pairs(order: Sequence[str], names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+    """Every unordered pair of ``order``, the earlier one first.
+
+    Examples
+    --------
+    >>> pairs(["x", "y", "z"]).values.tolist()
+    [['x', 'y'], ['x', 'z'], ['y', 'z']]
+    """
+    order = list(order)
+    return pd.DataFrame(
+        [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]], columns=list(names)
     )
 
 
@@ -142,18 +182,13 @@ def directional_gaps(
         ``*by, a, b, n1, k1, p1 (A rating B), n2, k2, p2 (B rating A), diff, ci_low,
         ci_high, p, p_adj, correction, significant``.
     """
-    cells = _high_by(data, codebook, question, [*by, "profession", "item"])
+    cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     cells["profession"] = cells["profession"].astype(str)
     cells["item"] = cells["item"].astype(str)
-    ids = [p.id for p in codebook.professions]
-    pairs = pd.DataFrame(
-        [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]], columns=["a", "b"]
-    )
+    pa = pairs([p.id for p in codebook.professions])
     ab = cells.rename(columns={"profession": "a", "item": "b", "n": "n1", "k": "k1"})
     ba = cells.rename(columns={"profession": "b", "item": "a", "n": "n2", "k": "k2"})
-    merged = (
-        pairs.merge(ab, on=["a", "b"], how="left") if not by else ab.merge(pairs, on=["a", "b"])
-    )
+    merged = pa.merge(ab, on=["a", "b"], how="left") if not by else ab.merge(pa, on=["a", "b"])
     merged = merged.merge(ba, on=[*by, "a", "b"], how="left").fillna(
         {"n1": 0, "k1": 0, "n2": 0, "k2": 0}
     )
@@ -176,7 +211,7 @@ def in_out_group(
     pandas.DataFrame
         ``*by, target, n1, k1, p1 (in-group), n2, k2, p2 (out-group), diff, ...``.
     """
-    cells = _high_by(data, codebook, question, [*by, "profession", "item"])
+    cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     own = cells["profession"].astype(str) == cells["item"].astype(str)
     cells = cells.assign(side=np.where(own, "in", "out"), target=cells["item"].astype(str))
     g = (
@@ -206,8 +241,6 @@ def between_raters(
         ``*by, item, rater1, rater2, n1, k1, p1, n2, k2, p2, diff, ...``; corrected
         across the whole table within ``by``.
     """
-    cells = _high_by(data, codebook, question, [*by, rater, "item"])
-    cells[rater] = cells[rater].astype(str)
     if rater not in data.columns:
         raise ValueError(
             f"rater field {rater!r} is not in the data; fields: "
@@ -215,6 +248,8 @@ def between_raters(
                 c for c in ("site", "wave", "group", "profession", "role_level") if c in data
             )
         )
+    cells = high_cells(data, codebook, question, [*by, rater, "item"])
+    cells[rater] = cells[rater].astype(str)
     if rater == "group":
         order = [g.id for g in codebook.groups]
     elif rater == "profession":
@@ -224,12 +259,11 @@ def between_raters(
         known = list(codebook.labels(rater)) if rater == "role_level" else []
         present = sorted(cells[rater].unique())
         order = [v for v in known if v in present] + [v for v in present if v not in known]
-    pairs = pd.DataFrame(
-        [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]], columns=["rater1", "rater2"]
-    )
     left = cells.rename(columns={rater: "rater1", "n": "n1", "k": "k1"})
     right = cells.rename(columns={rater: "rater2", "n": "n2", "k": "k2"})
-    merged = left.merge(pairs, on="rater1").merge(right, on=[*by, "item", "rater2"])
+    merged = left.merge(pairs(order, ("rater1", "rater2")), on="rater1").merge(
+        right, on=[*by, "item", "rater2"]
+    )
     diff = diff_proportions(merged["k1"], merged["n1"], merged["k2"], merged["n2"])
     out = pd.concat(
         [merged[[*by, "item", "rater1", "rater2"]].reset_index(drop=True), diff], axis=1
@@ -253,7 +287,7 @@ def wave_change(
     pandas.DataFrame
         ``*by, item, n1, k1, p1 (wave_to), n2, k2, p2 (wave_from), diff, ...``.
     """
-    cells = _high_by(data, codebook, question, [*by, "wave", "item"])
+    cells = high_cells(data, codebook, question, [*by, "wave", "item"])
     later = (
         cells[cells["wave"] == wave_to].drop(columns="wave").rename(columns={"n": "n1", "k": "k1"})
     )
