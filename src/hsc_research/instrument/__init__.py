@@ -179,6 +179,13 @@ class Codebook:
     indicators: tuple[Indicator, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    def __repr__(self) -> str:
+        # The generated dataclass repr printed every scale and item (10,000+ characters).
+        return (
+            f"<Codebook {self.id}: {len(self.questions)} questions, {len(self.items)} items, "
+            f"{len(self.professions)} professions>"
+        )
+
     def indicator(self, indicator_id: str) -> Indicator:
         """The headline indicator with this id."""
         for ind in self.indicators:
