@@ -181,6 +181,18 @@ def directional_gaps(
     pandas.DataFrame
         ``*by, a, b, n1, k1, p1 (A rating B), n2, k2, p2 (B rating A), diff, ci_low,
         ci_high, p, p_adj, correction, significant``.
+
+    Examples
+    --------
+    ASC staff trust GPs 30 of 40; GPs trust ASC 12 of 40:
+
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"profession": ["asc", "asc", "gp", "gp"], "question": "trust",
+    ...                        "item": ["gp", "gp", "asc", "asc"], "code": [3, 1, 3, 1],
+    ...                        "count": [30, 10, 12, 28]})
+    >>> t = directional_gaps(counts, load_codebook())
+    >>> t.query("a == 'asc' and b == 'gp'")[["p1", "p2", "diff"]].round(2).values.tolist()
+    [[0.75, 0.3, 0.45]]
     """
     cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     cells["profession"] = cells["profession"].astype(str)
@@ -210,6 +222,16 @@ def in_out_group(
     -------
     pandas.DataFrame
         ``*by, target, n1, k1, p1 (in-group), n2, k2, p2 (out-group), diff, ...``.
+
+    Examples
+    --------
+    ASC staff trust ASC 30 of 40; GPs trust ASC 12 of 40:
+
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"profession": ["asc", "asc", "gp", "gp"], "question": "trust",
+    ...                        "item": "asc", "code": [3, 1, 3, 1], "count": [30, 10, 12, 28]})
+    >>> in_out_group(counts, load_codebook())[["target", "p1", "p2"]].values.tolist()
+    [['asc', 0.75, 0.3]]
     """
     cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     own = cells["profession"].astype(str) == cells["item"].astype(str)
@@ -240,6 +262,16 @@ def between_raters(
     pandas.DataFrame
         ``*by, item, rater1, rater2, n1, k1, p1, n2, k2, p2, diff, ...``; corrected
         across the whole table within ``by``.
+
+    Examples
+    --------
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"role_level": ["manager"] * 2 + ["frontline"] * 2,
+    ...                        "question": "trust", "item": "asc", "code": [3, 1, 3, 1],
+    ...                        "count": [30, 10, 12, 28]})
+    >>> t = between_raters(counts, load_codebook(), "trust", rater="role_level")
+    >>> t[["rater1", "rater2", "diff"]].round(2).values.tolist()
+    [['manager', 'frontline', 0.45]]
     """
     if rater not in data.columns:
         raise ValueError(

@@ -94,6 +94,15 @@ class OrdinalFit:
             ci_high, odds_ratio, or_low, or_high``. Thresholds are the cut points
             themselves (as R's ``polr`` and Stata's ``ologit`` report them), with
             delta-method standard errors.
+
+        Examples
+        --------
+        >>> y = pd.Categorical(["low", "mid", "high", "mid", "low", "high"] * 5,
+        ...                    categories=["low", "mid", "high"], ordered=True)
+        >>> x = pd.Series(["a", "b"] * 15)
+        >>> fit = fit_ordinal(pd.DataFrame({"y": y, "x": x}), "y", ["x"], min_cell=None)
+        >>> fit.tidy()["term"].tolist()
+        ['x=b', 'low/mid', 'mid/high']
         """
         return self.table.copy()
 
