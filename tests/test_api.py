@@ -127,6 +127,22 @@ def test_filter_takes_one_value_or_a_list():
     assert len(survey.filter(site=["a", "c"]).responses) == 6
 
 
+def test_filter_takes_a_wave_as_number_or_text():
+    survey = make_survey([{"n": 2, "wave": 2014}, {"n": 3, "wave": 2019}])
+    assert (
+        len(survey.filter(wave=2019).respondents)
+        == len(survey.filter(wave="2019").respondents)
+        == 3
+    )
+
+
+def test_filter_on_categorical_fields_keeps_their_dtype():
+    survey = make_survey([{"n": 2, "site": "a"}, {"n": 3, "site": "b"}])
+    survey.responses["site"] = survey.responses["site"].astype("category")
+    picked = survey.filter(site="b").responses["site"]
+    assert isinstance(picked.dtype, pd.CategoricalDtype) and picked.tolist() == ["b"] * 3
+
+
 def test_filter_by_a_field_only_respondents_have_filters_the_answers_too():
     survey = make_survey([{"n": 2, "site": "a"}, {"n": 3, "site": "b"}])
     assert len(survey.filter(site_name="B").responses) == 3

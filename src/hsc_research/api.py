@@ -145,11 +145,11 @@ class Survey:
                         f"unknown {field_name} {v!r}; known values: {_list_text(known)}"
                     )
             wanted_text = {str(v) for v in values}
-            resp = resp[resp[field_name].astype(str).isin(wanted_text).to_numpy()]
+            resp = resp[_matches(resp[field_name], wanted_text)]
             if field_name in answers.columns:
-                answers = answers[answers[field_name].astype(str).isin(wanted_text).to_numpy()]
+                answers = answers[_matches(answers[field_name], wanted_text)]
             if field_name in excl.columns:
-                excl = excl[excl[field_name].astype(str).isin(wanted_text).to_numpy()]
+                excl = excl[_matches(excl[field_name], wanted_text)]
         if not set(criteria) <= set(answers.columns):
             answers = answers[answers["respondent_id"].isin(resp["respondent_id"]).to_numpy()]
         return replace(self, responses=answers, respondents=resp, exclusions=excl)
@@ -705,8 +705,25 @@ def fit_ordinal(
 
 
 def diverging_bars(dist: pd.DataFrame, scale=None, title: str | None = None, **kwargs):
-    """Diverging stacked bars of a :func:`likert_distribution` (see
-    :func:`hsc_research.plots.diverging_bars`).
+    """Diverging stacked bars of a :func:`likert_distribution`, one bar per item and
+    breakdown value (see :func:`hsc_research.plots.diverging_bars`).
+
+    Parameters
+    ----------
+    dist
+        A :func:`likert_distribution` table (suppressed bars are drawn empty and
+        labelled suppressed).
+    scale
+        A :class:`~hsc_research.instrument.Scale` or codebook (default: the packaged
+        codebook's scale of the question).
+    title
+        Figure title (default: the question's short title).
+    **kwargs
+        Passed to :func:`hsc_research.plots.diverging_bars`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
 
     Examples
     --------
@@ -861,6 +878,15 @@ def _known_values(frame: pd.DataFrame, field_name: str) -> list[str]:
             f"unknown field {field_name!r}; respondent fields: {', '.join(frame.columns)}"
         )
     return sorted({str(v) for v in frame[field_name].dropna().unique()})
+
+
+def _matches(col: pd.Series, wanted: set[str]) -> np.ndarray:
+    """Rows whose value, as text, is one of ``wanted`` (a wave matches 2019 or "2019")."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        # Compare the few categories, not tens of millions of cells.
+        ok = np.append(col.cat.categories.astype(str).isin(wanted), False)
+        return ok[col.cat.codes.to_numpy()]  # code -1 (missing) picks the final False
+    return col.astype(str).isin(wanted).to_numpy()
 
 
 def _list_text(values: list[str], limit: int = 20) -> str:
