@@ -58,7 +58,7 @@ class SurveyError(HscError, ValueError):
     """An unknown field, value or question, or data with nothing to compute."""
 
 
-@dataclass(repr=False)
+@dataclass(repr=False, eq=False)
 class Survey:
     """A cleaned survey: the tidy tables and the codebook they follow.
 
