@@ -557,14 +557,15 @@ def _ordinal(
     try:
         if not predictors or len(frame) < min_cell:
             raise ModelError("too few answers or predictors left to fit the model")
-        out = fit_ordinal(frame, "code", predictors, reference=reference)
+        fit = fit_ordinal(frame, "code", predictors, reference=reference, min_cell=None)
+        out = fit.tidy()
         item = codebook.item_table.set_index(["question", "item"]).loc[
             (spec["question"], spec["item"])
         ]
         codes = codebook.scale_of(spec["question"]).codes
         out["model"] = (f"ordered logit of {spec['question']}: {item['item_label']} (codes {min(codes)}-"
                         f"{max(codes)}) on {', '.join(predictors)}")  # fmt: skip
-        out["nobs"] = out.attrs.get("nobs")
+        out["nobs"] = fit.nobs
         out["note"] = "; ".join(notes) or None
         out["error"] = None
     except ModelError as exc:

@@ -818,16 +818,34 @@ def _write_error(out_dir: Path, exc: OSError) -> InputError:
     )
 
 
-def read_tables(processed: Path) -> CleanResult:
+def read_tables(processed: str | Path) -> CleanResult:
     """Read the cleaned tables back (with their categorical dtypes).
+
+    Parameters
+    ----------
+    processed
+        The ``data/processed`` folder (a path or a string).
+
+    Returns
+    -------
+    CleanResult
+        ``responses``, ``respondents`` and ``exclusions`` with the row accounting.
 
     Raises
     ------
     InputError
         A table is missing, unreadable or corrupt: one line naming it.
+
+    Examples
+    --------
+    >>> read_tables("no/such/folder")
+    Traceback (most recent call last):
+    ...
+    hsc_research.errors.InputError: no/such/folder/responses.parquet: not found; run `hsc-research clean` first
     """
     import pyarrow as pa
 
+    processed = Path(processed)
     tables = {}
     for name in TABLES:
         path = processed / f"{name}.parquet"

@@ -203,8 +203,11 @@ class Codebook:
     reports: ReportSpec | None = None
 
     def __repr__(self) -> str:
-        return (f"Codebook({self.id!r}: {len(self.questions)} questions, {len(self.items)} items, "
-                f"{len(self.professions)} professions, {len(self.indicators)} indicators)")  # fmt: skip
+        # The generated dataclass repr printed every scale and item (10,000+ characters).
+        return (
+            f"<Codebook {self.id}: {len(self.questions)} questions, {len(self.items)} items, "
+            f"{len(self.professions)} professions>"
+        )
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The headline indicator with this id."""
