@@ -410,26 +410,29 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
 def site_indicator_heatmap(
     svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
 ) -> Figure:
-    """Sites x indicators: site minus rest of sites, in percentage points (* = significant)."""
-    grid = svr.pivot_table(index="scope", columns="indicator", values="diff", aggfunc="first") * 100
+    """Indicators (rows, their long labels readable horizontally) x sites (columns): site
+    minus rest of sites, in percentage points (* = significant)."""
+    grid = svr.pivot_table(index="indicator", columns="scope", values="diff", aggfunc="first") * 100
     sig = svr.pivot_table(
-        index="scope", columns="indicator", values="significant", aggfunc="first"
+        index="indicator", columns="scope", values="significant", aggfunc="first"
     ).reindex_like(grid)
     # ``significant`` arrives as 1.0 / 0.0 / NaN once masked: test the value, not identity.
     annot = grid.map(lambda v: "" if pd.isna(v) else signed(v / 100)) + sig.map(
         lambda s: "*" if not pd.isna(s) and bool(s) else ""
     )
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(grid) + 3))
+    fig, ax = plt.subplots(figsize=(max(9.0, 0.75 * grid.shape[1] + 6), 0.8 * len(grid) + 2.5))
     limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0
     sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                yticklabels=[site_names.get(s, s) for s in grid.index],
-                xticklabels=[_wrap(labels.get(c, c), 25) for c in grid.columns],
-                cbar_kws={"label": "Site minus rest of sites (percentage points)"})  # fmt: skip
-    ax.set_xlabel("Headline indicator")
-    ax.set_ylabel("Site")
+                annot_kws={"fontsize": 11},
+                yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
+                xticklabels=[site_names.get(s, s) for s in grid.columns],
+                cbar_kws={"label": "Site minus rest of sites (points)"})  # fmt: skip
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.set_ylabel("Headline indicator")
+    ax.set_xlabel("Site")
     ax.set_title(title)
     fig.cell_values = grid
-    return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} sites by {grid.shape[1]} indicators; "
+    return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} indicators by {grid.shape[1]} sites; "
                         "* marks differences significant after correction.")  # fmt: skip
 
 
