@@ -29,8 +29,9 @@ GENERAL_MAX = 300_000
 
 
 def child(size: int, workdir: Path) -> dict:
-    from hsc_research import aggregate, synth
+    from hsc_research import aggregate
     from hsc_research.clean import clean, read_tables, write_tables
+    from hsc_research.demo import synth
     from hsc_research.instrument import load_codebook
     from hsc_research.mapping import read_mapped
 

@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsc_research import aggregate, synth
+from hsc_research import aggregate
 from hsc_research.clean import clean
+from hsc_research.demo import synth
 from hsc_research.ingest import read_template
 
 MIN_CELL = 10

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from hsc_research import synth
 from hsc_research.clean import clean
 from hsc_research.config import DEFAULT_SEED
+from hsc_research.demo import synth
 from hsc_research.ingest import read_template
 from hsc_research.stats import compare, frequency, gaps, matrices
 

@@ -12,7 +12,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hsc_research import synth
 from hsc_research.clean import (
     DATE_DEFAULT_ATTR,
     accounting,
@@ -23,6 +22,7 @@ from hsc_research.clean import (
     write_tables,
 )
 from hsc_research.cli import main
+from hsc_research.demo import synth
 from hsc_research.errors import InputError
 from hsc_research.ingest import read_template
 from hsc_research.mapping import load_mapping, read_mapped

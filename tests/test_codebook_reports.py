@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from hsc_research import synth
 from hsc_research.cli import main
+from hsc_research.demo import synth
 from hsc_research.instrument import load_codebook
 
 PHARMACY = (

@@ -11,7 +11,7 @@ import yaml
 from conftest import ROOT
 
 from hsc_research.mapping import load_mapping
-from hsc_research.suggest import _comment, _q, similarity, suggest_mapping
+from hsc_research.mapping.suggest import _comment, _q, similarity, suggest_mapping
 
 EXPORTS = ROOT / "tests" / "fixtures" / "exports"
 

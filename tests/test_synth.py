@@ -12,9 +12,9 @@ import pytest
 from scipy.stats import chi2_contingency
 from statsmodels.stats.proportion import confint_proportions_2indep
 
-from hsc_research import synth
 from hsc_research.clean import clean
 from hsc_research.config import DEFAULT_SEED
+from hsc_research.demo import synth
 from hsc_research.ingest import read_template
 
 SEEDS = [DEFAULT_SEED, 1, 7, 42, 12345]

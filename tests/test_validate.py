@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from conftest import ROOT
 
-from hsc_research.validate import validate
+from hsc_research.mapping.validate import validate
 
 EXPORTS = ROOT / "tests" / "fixtures" / "exports"
 MAPPINGS = ROOT / "examples" / "mappings"

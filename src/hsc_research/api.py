@@ -265,7 +265,8 @@ def demo_survey(
     >>> demo_survey(sites=2, respondents=30, waves=(2019,)).respondents["site"].nunique()
     2
     """
-    from hsc_research import clean, synth
+    from hsc_research import clean
+    from hsc_research.demo import synth
 
     cb = _default_codebook()
     spec = synth.SynthSpec(

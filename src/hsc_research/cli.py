@@ -185,7 +185,7 @@ def _register(paths, given: Path | None):
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from hsc_research import synth
+    from hsc_research.demo import synth
     from hsc_research.instrument import load_codebook
 
     paths = project_paths(args.root)
@@ -251,7 +251,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from hsc_research.instrument import load_codebook
-    from hsc_research.validate import validate
+    from hsc_research.mapping.validate import validate
 
     paths = project_paths(args.root)
     codebook = load_codebook(args.codebook)
@@ -272,7 +272,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_map(args: argparse.Namespace) -> int:
     from hsc_research.instrument import load_codebook
-    from hsc_research.suggest import suggest_mapping
+    from hsc_research.mapping.suggest import suggest_mapping
 
     codebook = load_codebook(args.codebook)
     sites = _register(project_paths(args.root), args.sites_register)
