@@ -14,6 +14,10 @@ together through temporary files (a full disk leaves the previous pair), and the
 removes every report that is not of the current aggregates. Stale reports are removed
 rather than moved aside: ``reports/`` is what gets published, and a report of a site
 that left the data (withdrawn, or misregistered) must not stay publishable.
+
+``build(pdf=True)`` then prints each report to PDF through the system Chromium
+(:func:`write_pdfs`); a PDF is kept only while it matches its HTML. The index sorts and
+filters with one inline script and no other resource (:func:`index_html`).
 """
 
 from __future__ import annotations
@@ -869,8 +873,7 @@ def index_html(
 <style>{INDEX_CSS}</style></head>
 <body><main>
 <h1>HSC interface survey: findings reports</h1>
-<p>{len(results) - failed} of {len(results)} reports built
-{f"<strong>({failed} failed)</strong>" if failed else ""}.
+<p>{len(results) - failed} of {len(results)} reports built{f" <strong>({failed} failed)</strong>" if failed else ""}.
 Input data SHA-256 <code>{esc(str(manifest["input_sha256"])[:16])}</code>, hsc-research {esc(manifest["version"])},
 built {esc(manifest["started_utc"])}. Details in <a href="manifest.json">manifest.json</a>.</p>
 <p>Indicator columns: latest wave, % of substantive answers. Select a column heading to sort
