@@ -107,6 +107,7 @@ def test_index_links_each_pdf(project):
 def test_manifest_records_each_pdf(project):
     root, _ = project
     manifest = json.loads((root / "reports/manifest.json").read_text())
+    assert manifest["parameters"]["pdf"] is True
     assert sorted(r["pdf"] for r in manifest["reports"]) == PDFS
 
 

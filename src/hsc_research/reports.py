@@ -443,7 +443,7 @@ def _build(
         "packages": package_versions(),
         "input_sha256": meta["input_sha256"],
         "aggregates_sha256": aggregates_sha,
-        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell},
+        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell, "pdf": pdf},
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
