@@ -10,7 +10,7 @@ SYNTH_ARGS ?= --messy
 JOBS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help env synth data aggregate reports test lab lint format strip lock benchmark clean
+.PHONY: help env synth data aggregate reports test lab lint docs format strip lock benchmark clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,12 @@ lab: $(STAMP) ## Open JupyterLab on notebooks/
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+docs: $(STAMP) ## Build the HTML API reference from the docstrings (pdoc) into docs/_build/
+	rm -rf docs/_build
+	$(BIN)/pdoc --docformat numpy --output-directory docs/_build hsc_research \
+	  $$($(BIN)/python -c "import pkgutil, hsc_research as h; print(' '.join(m.name for m in pkgutil.iter_modules(h.__path__, 'hsc_research.')))")
+	@echo "open docs/_build/index.html"
 
 format: $(STAMP) ## Format code with ruff
 	$(BIN)/ruff format src tests benchmarks

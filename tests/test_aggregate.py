@@ -90,7 +90,8 @@ def test_site_vs_rest_rows_for_every_site_and_indicator(tables, codebook):
     cleaned, t = tables
     svr = t["site_vs_rest"]
     n_sites = cleaned.respondents["site"].nunique()
-    assert len(svr) == n_sites * len(codebook.indicators) * 2
+    n_waves = cleaned.respondents["wave"].nunique()
+    assert len(svr) == n_sites * len(codebook.indicators) * n_waves
     assert set(svr["correction"]) == {"Bonferroni"}
 
 
@@ -149,3 +150,47 @@ def test_model_that_cannot_be_fitted_is_a_note_not_a_crash(codebook, tmp_path):
     out = aggregate.aggregate(cleaned, codebook, MIN_CELL)
     model = out["ordinal_model"]
     assert model["term"].isna().all() and model["error"].notna().all()
+
+
+def test_role_levels_hide_no_small_group_behind_the_indicator_total(tables, codebook):
+    # Independent count: respondents answering each indicator, by site, wave and role
+    # level (missing role = "not stated", which is never published). Whatever is hidden
+    # in a published total (including "not stated") must hold 0 or >= 10 people.
+    cleaned, t = tables
+    r = cleaned.responses[cleaned.responses["status"] == "valid"]
+    ind = t["indicators"].set_index(["scope", "wave", "indicator"])
+    roles = t["role_levels"]
+    checked = 0
+    for spec in codebook.indicators:
+        sel = (r["question"] == spec.question) & (r["item"] == spec.item)
+        if spec.rater_field:
+            sel &= r[spec.rater_field].astype(str) == spec.rater_value
+        sub = r[sel].assign(role=r["role_level"].astype(object).fillna("not_stated"))
+        counts = sub.groupby([sub["site"].astype(str), "wave", "role"]).size()
+        for (site, wave), shown in roles[(roles["indicator"] == spec.id)
+                                         & (roles["scope"] != aggregate.NATIONAL)].groupby(["scope", "wave"]):  # fmt: skip
+            if ind.loc[(site, wave, spec.id), "suppressed"]:
+                continue
+            hidden = [x for x in shown.itertuples() if x.suppressed]
+            true = {role: int(counts.get((site, wave, role), 0)) for role in
+                    ("senior_leader", "manager", "frontline", "not_stated")}  # fmt: skip
+            unseen = sum(true[x.role_level] for x in hidden) + true["not_stated"]
+            assert unseen == 0 or unseen >= MIN_CELL, (site, wave, spec.id, true)
+            for x in shown.itertuples():
+                assert x.suppressed or x.n >= MIN_CELL
+            checked += 1
+    assert checked > 10
+
+
+def test_role_gaps_are_one_family_per_scope_and_wave(tables):
+    _, t = tables
+    g = t["role_gaps"]
+    tested = g[~g["suppressed"]]
+    sizes = tested.groupby(["scope", "wave"])["family_size"].agg(["min", "max", "size"])
+    assert (sizes["min"] == sizes["max"]).all() and (sizes["max"] == sizes["size"]).all()
+
+
+def test_trend_compares_first_and_latest_wave(tables):
+    _, t = tables
+    tr = t["indicator_trend"]
+    assert set(tr["wave_from"]) == {2014} and set(tr["wave_to"]) == {2019}

@@ -83,6 +83,11 @@ def test_validate_agrees(name, tmp_path, capsys):
     if "error" in case:
         assert code == 1
         assert printed[-1].startswith("cannot be cleaned: ") and case["error"] in printed[-1]
+    elif "validate" in case:  # clean would run, but validate stops it (issue 12)
+        assert code == 1
+        assert printed[-1].startswith("cannot be cleaned: ") and case["validate"] in printed[-1]
+        raw, kept = case["cleaned"]["raw"], case["cleaned"]["kept"]
+        assert any(f"respondents {raw} raw = {kept} kept" in line for line in printed)
     else:
         assert code == 0 and printed[-1] == "can be cleaned"
         want = case["cleaned"]
@@ -133,6 +138,23 @@ def _no_email_in_processed(out, exclusions):
         assert ids.str.fullmatch(r"[0-9a-f]{16}").all(), table
 
 
+def _email_hashed_and_dropped(out, exclusions):
+    # The later of the two submissions by one address (rows 2 and 4) is kept.
+    assert exclusions[["raw_row", "detail"]].values.tolist() == [
+        [2, "earlier submission; kept raw row 4"]
+    ]
+    for path in out.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            assert b"example.net" not in data and b"alice" not in data, path
+
+
+def _staff_number_dropped(out, exclusions):
+    for path in out.rglob("*"):
+        if path.is_file():
+            assert b"SN-7788" not in path.read_bytes(), path
+
+
 CHECKS = {
     "windows_1252_text": _windows_1252_text,
     "invalid_value_in_row_3": _invalid_value_in_row_3,
@@ -140,6 +162,8 @@ CHECKS = {
     "safe_site_ids": _safe_site_ids,
     "row_2_is_the_duplicate": _row_2_is_the_duplicate,
     "no_email_in_processed": _no_email_in_processed,
+    "email_hashed_and_dropped": _email_hashed_and_dropped,
+    "staff_number_dropped": _staff_number_dropped,
 }
 
 

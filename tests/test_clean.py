@@ -13,7 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hsc_research import synth
-from hsc_research.clean import accounting, clean, parse_dates, read_tables, write_tables
+from hsc_research.clean import (
+    DATE_DEFAULT_ATTR,
+    accounting,
+    clean,
+    infer_date_order,
+    parse_dates,
+    read_tables,
+    write_tables,
+)
 from hsc_research.cli import main
 from hsc_research.errors import InputError
 from hsc_research.ingest import read_template
@@ -355,3 +363,103 @@ def test_unknown_role_level_is_kept_as_not_stated_and_logged(write_export, codeb
         ["field", "unknown_role_level", "role_level", "Director of Everything", "0"]
     ]
     assert accounting(res) == (True, True)
+
+
+# Dates: each column's order, from the values that show it (issue 12).
+
+_ROWS3 = pd.Series([2, 3, 4])
+_SM = ("mdy", "SurveyMonkey writes month first")
+
+
+def test_a_day_above_12_in_second_place_makes_the_column_month_first():
+    order = infer_date_order(pd.Series(["03/04/2019 08:08", "03/13/2019 09:00", None]), _ROWS3)
+    assert order.order == "mdy" and "row 3 '03/13/2019 09:00'" in order.why
+
+
+def test_a_day_above_12_in_first_place_makes_the_column_day_first():
+    order = infer_date_order(pd.Series(["13/03/2019", "03/04/2019", None]), _ROWS3, _SM)
+    assert order.order == "dmy"
+
+
+def test_month_first_reading_puts_03_04_in_march():
+    assert parse_dates(pd.Series(["03/04/2019 08:08:18 AM"]), "mdy").iloc[0] == pd.Timestamp(
+        "2019-03-04 08:08:18"
+    )
+
+
+def test_dates_written_both_ways_are_refused_naming_a_row_of_each():
+    with pytest.raises(InputError) as info:
+        infer_date_order(pd.Series(["13/03/2019", "03/14/2019", "01/02/2019"]), _ROWS3)
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "day first (row 2 '13/03/2019')" in msg and "month first (row 3 '03/14/2019')" in msg
+
+
+def test_the_layout_convention_decides_when_no_value_shows_the_order():
+    order = infer_date_order(pd.Series(["03/04/2019", "05/06/2019", None]), _ROWS3, _SM)
+    assert order.order == "mdy" and "SurveyMonkey" in order.why
+
+
+def test_the_mapping_order_is_used_when_no_value_contradicts_it():
+    assert infer_date_order(pd.Series(["03/04/2019"]), _ROWS3, _SM, forced="dmy").order == "dmy"
+
+
+def test_the_mapping_order_contradicted_by_a_value_is_refused():
+    with pytest.raises(InputError, match="row 3 '13/03/2019', which can only be day first"):
+        infer_date_order(pd.Series(["03/04/2019", "13/03/2019"]), _ROWS3, forced="mdy")
+
+
+def test_slash_dates_in_an_iso_tool_s_export_with_no_telling_value_are_refused():
+    with pytest.raises(InputError, match=r"say which in the mapping: dates: \{order: dmy\}"):
+        infer_date_order(pd.Series(["03/04/2019"]), _ROWS3, ("ymd", "Qualtrics writes ISO"))
+
+
+def test_iso_dates_say_nothing_about_the_order():
+    order = infer_date_order(pd.Series(["2019-03-13 09:00", "2019-03-04 10:00"]), _ROWS3[:2], _SM)
+    assert order.order == "mdy" and order.why.startswith("no day-month dates")
+
+
+def test_repeat_submission_read_month_first_keeps_the_13_march_one(write_export, codebook):
+    # SurveyMonkey's 03/04/2019 is 4 March: the 13 March submission is the later one.
+    rows = _dup_rows([("R1", 2019, "North", "03/13/2019 09:00:00 AM"),
+                      ("R1", 2019, "North", "03/04/2019 08:08:18 AM")])  # fmt: skip
+    frame = read_template(write_export(rows), codebook)
+    frame.attrs[DATE_DEFAULT_ATTR] = _SM
+    res = clean(frame, codebook, SITES, key=KEY)
+    assert res.respondents["raw_row"].tolist() == [2]
+    assert res.respondents["submitted_at"].iloc[0] == pd.Timestamp("2019-03-13 09:00")
+
+
+# Exclude rules and repeat submissions by an identity column.
+
+
+def test_each_exclude_rule_is_logged_under_its_own_reason(write_export, codebook):
+    rows = _dup_rows([("R1", 2019, "North", ""), ("R2", 2019, "North", ""),
+                      ("R3", 2019, "North", "")])  # fmt: skip
+    frame = read_template(write_export(rows), codebook)
+    frame["exclude_reason"] = ["test_response", "partial_response", None]
+    frame["exclude_column"] = ["Status", "Finished", None]
+    frame["exclude_value"] = ["Survey Preview", "False", None]
+    ex = clean(frame, codebook, SITES, key=KEY).exclusions
+    assert ex[["raw_row", "reason", "column", "value"]].astype(str).values.tolist() == [
+        ["2", "test_response", "Status", "Survey Preview"],
+        ["3", "partial_response", "Finished", "False"],
+    ]
+
+
+def test_the_same_identity_in_the_same_wave_and_site_is_one_respondent(write_export, codebook):
+    rows = _dup_rows([("1", 2019, "North", "2019-03-01"), ("2", 2019, "North", "2019-03-02"),
+                      ("3", 2019, "North", "2019-03-03"), ("4", 2019, "North", "2019-03-04")])  # fmt: skip
+    frame = read_template(write_export(rows), codebook)
+    frame["identity"] = ["h1", "h1", None, None]  # rows 4 and 5 have no e-mail: never merged
+    frame.attrs["duplicate_key"] = ("identity", "wave", "site")
+    res = clean(frame, codebook, SITES, key=KEY)
+    assert res.respondents["raw_row"].tolist() == [3, 4, 5]
+    assert res.exclusions["detail"].tolist() == ["earlier submission; kept raw row 3"]
+
+
+def test_forms_12_hour_clock_is_the_us_locale_month_first():
+    from hsc_research.clean import layout_date_order
+
+    assert layout_date_order("msforms", pd.Series(["3/4/2019 8:08:18 AM"]))[0] == "mdy"
+    assert layout_date_order("msforms", pd.Series(["04/03/2019 08:08:18"]))[0] == "dmy"

@@ -26,7 +26,8 @@ LAYOUT_CASES = [
     ("template.xlsx", None, "template"),
 ]
 # Made-up identifying values written into the fixtures (see make_exports.py).
-PII_MARKS = ("example.org", "192.0.2.", "Firstname", "Lastname", "EXT-", "53.4808", "07700")
+PII_MARKS = ("example.org", "192.0.2.", "Firstname", "Lastname", "EXT-", "53.4808", "07700",
+             "SN9021")  # fmt: skip
 
 
 def _cleaned(name, mapping, codebook):
@@ -64,7 +65,8 @@ def test_layout_gives_the_template_respondents(name, mapping, layout, codebook, 
 @pytest.mark.parametrize(("name", "mapping", "layout"), LAYOUT_CASES)
 def test_layout_gives_the_template_exclusions(name, mapping, layout, codebook, template):
     got = _cleaned(name, mapping, codebook).exclusions
-    got = got[got["reason"] != "test_response"]  # previews exist only in the Qualtrics files
+    # Previews and partial responses exist only in the Qualtrics files.
+    got = got[~got["reason"].isin(["test_response", "partial_response"])]
     cols = ["level", "reason", "column", "n_answers"]
     pd.testing.assert_frame_equal(
         got[cols].reset_index(drop=True), template.exclusions[cols].reset_index(drop=True)
@@ -128,3 +130,36 @@ def test_free_text_is_kept_only_when_asked(tmp_path, capsys):
     assert text[["raw_row", "column"]].values.tolist() == [[4, "Q8_TEXT"]]
     assert main(args) == 0
     assert not (out / "free_text.parquet").exists()  # a later run removes it again
+
+
+# Issue 12: each tool's own conventions in the fixtures.
+
+
+def _kept_and_dropped(name, mapping, codebook):
+    res = _cleaned(name, mapping, codebook)
+    dup = res.exclusions[res.exclusions["reason"] == "duplicate_submission"]
+    return res, dup["raw_row"].tolist()
+
+
+def test_surveymonkey_month_first_repeat_keeps_the_13_march_submission(codebook):
+    # Rows 10 (03/04/2019: 4 March) and 11 (03/13/2019) are one person; 11 is later.
+    res, dropped = _kept_and_dropped("surveymonkey.csv", "surveymonkey.yaml", codebook)
+    kept = res.respondents.set_index("raw_row")["submitted_at"]
+    assert dropped == [10] and kept[11] == pd.Timestamp("2019-03-13 09:05")
+
+
+def test_forms_repeat_submission_is_found_by_e_mail(codebook):
+    # Forms ids 8 and 9 (rows 9 and 10) come from the same address.
+    _, dropped = _kept_and_dropped("msforms.xlsx", "msforms.yaml", codebook)
+    assert dropped == [9]
+
+
+def test_qualtrics_partial_response_is_logged_as_such(codebook):
+    ex = _cleaned("qualtrics.csv", "qualtrics.yaml", codebook).exclusions
+    partial = ex[ex["reason"] == "partial_response"]
+    assert partial[["raw_row", "column", "value"]].values.tolist() == [[14, "Finished", "False"]]
+
+
+def test_unmapped_columns_do_not_leave_the_reader(codebook):
+    raw, *_ = read_mapped(EXPORTS / "surveymonkey.csv", codebook, MAPPINGS / "surveymonkey.yaml")
+    assert "Custom Data 1" in raw.unread and "Custom Data 1" not in raw.data.columns

@@ -92,7 +92,7 @@ def test_exclude_rule_flags_rows(tmp_path, codebook):
         tmp_path, codebook, extra="exclude: {column: Status, values: [Survey Preview]}\n"
     )
     frame, _ = apply_mapping(read_export(path, "plain"), mapping, codebook)
-    assert frame["test_response"].tolist() == [True, False]
+    assert frame["exclude_reason"].fillna("").tolist() == ["test_response", ""]
 
 
 def test_unknown_top_level_key(tmp_path, codebook):
@@ -187,3 +187,82 @@ def test_alias_bomb_fails_fast_with_one_line(tmp_path):
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("hsc_research.errors.InputError: ")
     assert "bomb.yaml: line 5: YAML anchors and aliases" in last
+
+
+# Issue 12: several exclude rules, dates, accept, identity, null role level, column names.
+
+
+def test_exclude_takes_a_list_of_rules_each_with_its_reason(tmp_path, codebook):
+    extra = ("exclude:\n  - {column: Status, values: [Survey Preview]}\n"
+             "  - {column: Finished, values: [\"False\"], reason: partial_response}\n")  # fmt: skip
+    rules = _mapping(tmp_path, codebook, extra=extra).excludes
+    assert [(r.column, r.values, r.reason) for r in rules] == [
+        ("Status", ("Survey Preview",), "test_response"),
+        ("Finished", ("False",), "partial_response"),
+    ]
+
+
+def test_an_exclude_reason_outside_the_list_is_refused(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "exclude: [{column: S, values: [x], reason: bored}]\n")
+    assert "exclude[1].reason: 'bored' is not one of test_response, partial_response" in msg
+
+
+def test_rows_meeting_two_rules_get_the_first_rule_s_reason(tmp_path, codebook):
+    path = tmp_path / "e.csv"
+    path.write_text("id,site,job,t1,r1,Status,Finished\nA,N,GPs,Agree,4,Survey Preview,False\n"
+                    "B,N,GPs,Agree,4,IP Address,False\nC,N,GPs,Agree,4,IP Address,True\n")  # fmt: skip
+    extra = ("exclude:\n  - {column: Status, values: [Survey Preview]}\n"
+             "  - {column: Finished, values: [\"False\"], reason: partial_response}\n")  # fmt: skip
+    frame, _ = apply_mapping(read_export(path, "plain"), _mapping(tmp_path, codebook, extra=extra),
+                             codebook)  # fmt: skip
+    assert frame["exclude_reason"].fillna("").tolist() == ["test_response", "partial_response", ""]
+
+
+def test_date_order_must_be_one_of_three(tmp_path, codebook):
+    assert "dates: give {order: ...} with one of dmy, mdy, ymd" in _error(
+        tmp_path, codebook, "dates: {order: dym}\n"
+    )
+
+
+def test_accept_names_only_codebook_items(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "accept: {unmapped_items: [trust.porters]}\n")
+    assert "accept.unmapped_items.trust.porters: not a codebook item" in msg
+
+
+def test_accepted_share_is_between_0_and_1(tmp_path, codebook):
+    assert "accept.excluded_share: 30: give a share from 0 to 1" in _error(
+        tmp_path, codebook, "accept: {excluded_share: 30}\n"
+    )
+
+
+def test_identity_makes_the_default_key_identity_wave_and_site(tmp_path, codebook):
+    mapping = _mapping(tmp_path, codebook, extra="duplicates: {identity: Email}\n")
+    assert (mapping.identity, mapping.duplicate_key) == ("Email", ("identity", "wave", "site"))
+
+
+def test_identity_in_the_key_without_a_column_is_refused(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "duplicates: {key: [identity, wave]}\n")
+    assert "identity in the key needs identity: <column>" in msg
+
+
+def test_a_role_level_mapped_to_null_reads_as_not_stated(tmp_path, codebook):
+    mapping = _mapping(
+        tmp_path, codebook, extra="values: {role_level: {Prefer not to say: null}}\n"
+    )
+    assert mapping.values["role_level"] == {"prefer not to say": ""}
+
+
+def test_a_profession_mapped_to_null_is_refused(tmp_path, codebook):
+    msg = _error(tmp_path, codebook, "values: {profession: {Prefer not to say: null}}\n")
+    assert "every respondent needs a profession" in msg
+
+
+def test_items_may_name_repeated_headers_by_order(tmp_path, codebook):
+    path = tmp_path / "f.csv"
+    path.write_text("ID,Start time,Completion time,Site,Job,GPs,GPs\n"
+                    "1,2019-03-01,2019-03-01,N,GPs,Agree,4\n")  # fmt: skip
+    text = ("fields: {respondent_id: ID, site: Site, wave: {value: 2019}, profession: Job}\n"
+            "items: {'GPs #1': trust.gp, '#7': relationships.gp}\n")  # fmt: skip
+    mapping = _mapping(tmp_path, codebook, text=text)
+    frame, _ = apply_mapping(read_export(path), mapping, codebook)
+    assert frame[["trust.gp", "relationships.gp"]].values.tolist() == [["Agree", "4"]]

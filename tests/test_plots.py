@@ -160,7 +160,7 @@ def test_heatmap_site_names_draw_as_plain_text():
     svr = pd.DataFrame({"scope": ["s1", "s2"], "indicator": ["i1", "i1"], "diff": [0.1, -0.1],
                         "significant": [True, False]})  # fmt: skip
     fig = plots.site_indicator_heatmap(svr, {"s1": FORMULA, "s2": "$x$"}, {"i1": "$y$"}, "Sites")
-    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == [FORMULA, "$x$"]
     _draw(fig)
 

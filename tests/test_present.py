@@ -88,3 +88,47 @@ def test_context_accepts_the_same_codebook(tmp_path):
     _aggregates(tmp_path, PACKAGED.read_text(encoding="utf-8"))
     ctx = present.load_context(tmp_path, codebook=PACKAGED)
     assert ctx.codebook.id == "hsc2019"
+
+
+def _glance_ctx(rows, is_site=True):
+    """A context whose site_vs_rest holds ``rows`` (label, p1, p2, diff, lo, hi, sig)."""
+    svr = pd.DataFrame(
+        rows, columns=["label", "p1", "p2", "diff", "ci_low", "ci_high", "significant"]
+    )
+    svr = svr.assign(scope="x", wave=2019, indicator=[f"i{k}" for k in range(len(svr))],
+                     suppressed=False, family_size=len(svr), correction="Bonferroni",
+                     flag=["significantly higher" if s and d > 0 else "significantly lower" if s
+                           else "no evidence of a difference" for d, s in zip(svr["diff"], svr["significant"], strict=True)])  # fmt: skip
+    from hsc_research.instrument import load_codebook
+
+    return present.Context({"site_vs_rest": svr}, {"sites": {"x": "X"}, "waves": [2019]},
+                           load_codebook(), "x", 2019, None, 10)  # fmt: skip
+
+
+def test_scorecard_flags_in_words_and_symbols_never_colour_alone():
+    ctx = _glance_ctx([("Trust A", 0.40, 0.30, 0.10, 0.02, 0.18, True),
+                       ("Trust B", 0.20, 0.30, -0.10, -0.18, -0.02, True),
+                       ("Trust C", 0.31, 0.30, 0.01, -0.05, 0.07, False)])  # fmt: skip
+    html = present.at_a_glance(ctx).data
+    assert "\u25b2 higher" in html and "\u25bc lower" in html and "\u25cf in line" in html
+    # The scorecard's intervals are the gap analysis's family: 3 comparisons, 98.3%.
+    assert "98.3% CI (points)" in html and "2 to 18" in html
+
+
+def test_what_stands_out_puts_significant_results_first_with_the_reason():
+    ctx = _glance_ctx([("Small but significant", 0.40, 0.35, 0.05, 0.01, 0.09, True),
+                       ("Large, not significant", 0.60, 0.30, 0.30, -0.02, 0.62, False)])  # fmt: skip
+    html = present.at_a_glance(ctx).data
+    stand = html[html.index("What stands out") : html.index("Questions to consider")]
+    assert stand.index("Small but significant") < stand.index("Large, not significant")
+    assert "higher than the rest of the sites by 5 points" in stand
+    assert "within what chance allows" in stand
+
+
+def test_questions_to_consider_follow_the_gap_analysis():
+    ctx = _glance_ctx([("Hospital staff who trust ASC", 0.20, 0.35, -0.15, -0.25, -0.05, True),
+                       ("ASC staff who trust GPs", 0.50, 0.48, 0.02, -0.05, 0.09, False)])  # fmt: skip
+    html = present.at_a_glance(ctx).data
+    questions = html[html.index("Questions to consider") :]
+    assert "Hospital staff who trust ASC: 20% here against 35% elsewhere" in questions
+    assert "In line with other sites on 1 indicator(s)" in questions

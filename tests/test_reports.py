@@ -192,4 +192,4 @@ def test_site_name_is_shown_as_its_literal_text(hostile):
 def test_site_name_with_a_formula_leaves_its_figures_built(hostile):
     root, _ = hostile
     for name in ("site-brackenmoor.html", "national.html"):
-        assert "data:image/png;base64," in (root / "reports" / name).read_text(), name
+        assert "data:image/svg+xml;base64," in (root / "reports" / name).read_text(), name

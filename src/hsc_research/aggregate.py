@@ -35,8 +35,23 @@ from hsc_research.stats.multiplicity import CORRECTIONS
 
 log = logging.getLogger(__name__)
 
-FREQUENCY_QUESTIONS = ("admission_factors", "wrong_pathway")
-MATRIX_QUESTIONS = ("relationships", "trust", "discharge_influence")
+
+def _question_roles(codebook: Codebook) -> dict[str, list[str]]:
+    """Which questions each table covers, read from the codebook (never by id):
+    questions about professions make matrices; those where a profession may rate itself
+    also give self vs others; a rating scale with self-ratings excluded gives the
+    asymmetry and ties; the other questions are ranked frequency questions; the first
+    question with tagged items gives the behaviour vs process comparison."""
+    by_prof = [q for q in codebook.questions if q.by_profession]
+    return {
+        "matrix": [q.id for q in by_prof],
+        "self_view": [q.id for q in by_prof if q.self_policy != "excluded"],
+        "relationship": [q.id for q in by_prof if q.self_policy == "excluded"][:1],
+        "frequency": [q.id for q in codebook.questions if not q.by_profession],
+        "tagged": [q.id for q in codebook.questions if any(it.tag for it in q.items)][:1],
+    }
+
+
 TOP_K = 5
 
 
@@ -136,7 +151,6 @@ EST = ("n", "k", "estimate", "ci_low", "ci_high")
 DIFF = ("n1", "k1", "p1", "n2", "k2", "p2", "diff", "ci_low", "ci_high", "p", "significant")
 STD = ("std_p1", "std_p2", "std_diff", "std_se", "std_ci_low", "std_ci_high")
 #: Directional trust pairs the reports show (one family per scope and wave).
-TRUST_GAP_PAIRS = (("asc", "hospital_discharge"), ("asc", "hospital_clinical"))
 
 
 def aggregate(
@@ -216,8 +230,10 @@ def aggregate(
     out["distributions"] = d
 
     # Rater x target matrices (profession level), asymmetry, ties, self vs others.
+    roles = _question_roles(codebook)
+    spec = codebook.reports
     mats = []
-    for qid in MATRIX_QUESTIONS:
+    for qid in roles["matrix"]:
         m = _both(lambda by, qid=qid: matrices.rating_matrix(cube, codebook, qid, "profession", by))
         m.insert(2, "question", qid)
         mats.append(m)
@@ -228,13 +244,13 @@ def aggregate(
     m = _mask(m, hidden, ("n", "mean", "sd", "ci_low", "ci_high"))
     out["matrix"] = m
 
-    rel = m[(m["question"] == "relationships") & ~m["suppressed"]]
+    rel = m[m["question"].isin(roles["relationship"]) & ~m["suppressed"]]
     asym = matrices.asymmetry(rel, by=["scope", "wave"], correction=correction)
     out["asymmetry"] = asym
     out["ties"] = matrices.ranked_ties(rel, k=3, by=["scope", "wave"])
 
     sv = []
-    for qid in ("discharge_influence", "trust"):
+    for qid in roles["self_view"]:
         t = _both(lambda by, qid=qid: gaps.in_out_group(cube, codebook, qid, by, correction))
         t.insert(2, "question", qid)
         sv.append(t)
@@ -247,10 +263,12 @@ def aggregate(
     sv = gaps.finish(sv, correction, family=["scope", "wave", "question"], hidden=h)
     out["self_vs_others"] = _mask(sv, h, DIFF)
 
-    dg = _both(lambda by: gaps.directional_gaps(cube, codebook, "trust", by, correction))
-    dg = dg.merge(pd.DataFrame(TRUST_GAP_PAIRS, columns=["a", "b"]), on=["a", "b"])
-    h1 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["a"], "trust", dg["b"])
-    h2 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["b"], "trust", dg["a"])
+    tq = spec.trust_pair.get("question", "trust") if spec else "trust"
+    pairs = list(spec.trust_gap_pairs) if spec else []
+    dg = _both(lambda by: gaps.directional_gaps(cube, codebook, tq, by, correction))
+    dg = dg.merge(pd.DataFrame(pairs, columns=["a", "b"]), on=["a", "b"])
+    h1 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["a"], tq, dg["b"])
+    h2 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["b"], tq, dg["a"])
     dg = gaps.finish(dg, correction, family=["scope", "wave"], hidden=h1 | h2)
     out["trust_gaps"] = _mask(dg, h1 | h2, DIFF)
 
@@ -259,7 +277,7 @@ def aggregate(
             lambda by: pd.concat(
                 [gaps.wave_change(cube, codebook, q, waves[-2], waves[-1], [b_ for b_ in by if b_ != "wave"],
                                   correction).assign(question=q)
-                 for q in ("trust", "relationships")], ignore_index=True),
+                 for q in roles["matrix"]], ignore_index=True),
         )  # fmt: skip
         wc = wc.drop(columns="wave", errors="ignore")
         h1 = _hidden(hx, wc["scope"], wc["wave_to"], "all", "all", wc["question"], wc["item"])
@@ -269,7 +287,7 @@ def aggregate(
 
     # Frequency questions: ranked items (all raters and by group), tag shares and comparison.
     ranked = []
-    for qid in FREQUENCY_QUESTIONS:
+    for qid in roles["frequency"]:
         ranked.append(by_rater(lambda by, qid=qid: frequency.ranked_items(cube, codebook, qid, by)))
     r = pd.concat(ranked, ignore_index=True)
     hidden = _hidden(
@@ -277,11 +295,10 @@ def aggregate(
     )
     out["frequency"] = _mask(r, hidden, (*EST, "mean_code", "rank"))
     pub = out["frequency"]
-    adm_all = pub[
-        (pub["question"] == "admission_factors") & (pub["rater"] == "all") & ~pub["suppressed"]
-    ]
+    tagged = roles["tagged"][0] if roles["tagged"] else None
+    adm_all = pub[(pub["question"] == tagged) & (pub["rater"] == "all") & ~pub["suppressed"]]
     out["tag_share"] = frequency.top_k_tag_share(adm_all, TOP_K, by=["scope", "wave"])
-    tc = _both(lambda by: frequency.tag_comparison(responses, codebook, "admission_factors", by=by))
+    tc = _both(lambda by: frequency.tag_comparison(responses, codebook, tagged, by=by))
     out["tag_comparison"] = suppress_estimates(
         tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
     )
@@ -477,7 +494,8 @@ POOLED_SITES = "smaller sites, pooled"
 def _ordinal(
     cleaned: CleanResult, codebook: Codebook, waves: list[int], min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
-    """Ordered logit of trust in ASC on rater group, site and wave (all raters but ASC).
+    """The codebook's check model: an ordered logit of one item on rater group, site and
+    wave (the 2019 codebook: trust in ASC among everyone but ASC staff).
 
     Disclosure control as for every table: a site, group or wave level with fewer than
     ``min_cell`` answers gets no coefficient of its own. Small sites are pooled into one
@@ -485,12 +503,17 @@ def _ordinal(
     out otherwise; any other small level is left out. Each choice is stated in ``note``.
     A model that cannot be fitted is a note in the report, not a failed build.
     """
+    spec = codebook.reports.check_model if codebook.reports else {}
+    if not spec:
+        return pd.DataFrame(
+            {"term": [None], "error": ["no check model in the codebook"], "note": [None]}
+        )
     r = cleaned.responses
     sel = (
-        (r["question"] == "trust")
-        & (r["item"] == "asc")
+        (r["question"] == spec["question"])
+        & (r["item"] == spec["item"])
         & (r["status"] == "valid")
-        & (r["group"] != "asc")
+        & (r["group"].astype(str) != spec.get("leave_out_group", ""))
     )
     frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
     frame = frame.assign(
@@ -529,14 +552,20 @@ def _ordinal(
             f"fitted on a random sample of {MODEL_MAX_ROWS:,} of {len(frame):,} answers (seed 0)"
         )
         frame = frame.sample(MODEL_MAX_ROWS, random_state=0)
-    reference = {"group": "hospital", "wave": str(waves[0])}
+    reference = {"group": spec.get("reference_group", ""), "wave": str(waves[0])}
     reference = {k: v for k, v in reference.items() if k in predictors and v in set(frame[k])}
     try:
         if not predictors or len(frame) < min_cell:
             raise ModelError("too few answers or predictors left to fit the model")
-        out = fit_ordinal(frame, "code", predictors, reference=reference)
-        out["model"] = f"ordered logit of trust in ASC (codes 1-4) on {', '.join(predictors)}"
-        out["nobs"] = out.attrs.get("nobs")
+        fit = fit_ordinal(frame, "code", predictors, reference=reference, min_cell=None)
+        out = fit.tidy()
+        item = codebook.item_table.set_index(["question", "item"]).loc[
+            (spec["question"], spec["item"])
+        ]
+        codes = codebook.scale_of(spec["question"]).codes
+        out["model"] = (f"ordered logit of {spec['question']}: {item['item_label']} (codes {min(codes)}-"
+                        f"{max(codes)}) on {', '.join(predictors)}")  # fmt: skip
+        out["nobs"] = fit.nobs
         out["note"] = "; ".join(notes) or None
         out["error"] = None
     except ModelError as exc:

@@ -31,6 +31,7 @@ import errno
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import tempfile
@@ -49,11 +50,19 @@ from hsc_research.sites import check_register, match_sites, sites_from_data
 
 #: Boolean column a mapping adds to flag preview and test submissions.
 TEST_FLAG = "test_response"
+#: Columns a mapping's ``exclude`` rules add: the reason of the first rule a row meets
+#: (missing where none does), and the export column and cell that met it.
+EXCLUDE_REASON, EXCLUDE_COLUMN, EXCLUDE_VALUE = "exclude_reason", "exclude_column", "exclude_value"
+#: Reasons a mapping's exclude rule may log rows under.
+RULE_REASONS = ("test_response", "partial_response")
 #: What makes two submissions the same respondent, by default: a respondent id may be
 #: reused in another wave or numbered per site.
 DUPLICATE_KEY = ("respondent_id", "wave", "site")
-#: Fields a duplicate key may combine (respondent_id always among them).
-DUPLICATE_KEY_FIELDS = DUPLICATE_KEY
+#: Frame column of a keyed hash of an identifying column (an e-mail address) that a
+#: mapping's ``duplicates: {identity: ...}`` compares instead of the respondent id.
+IDENTITY = "identity"
+#: Fields a duplicate key may combine (respondent_id or identity always among them).
+DUPLICATE_KEY_FIELDS = ("respondent_id", IDENTITY, "wave", "site")
 #: ``DataFrame.attrs`` entry through which a mapping passes its duplicate key to clean.
 DUPLICATE_KEY_ATTR = "duplicate_key"
 #: ``DataFrame.attrs`` entry naming the export a frame was read from, for messages.
@@ -73,6 +82,7 @@ AGGREGATES_DIR = "aggregates"
 
 RESPONDENT_REASONS = (
     "test_response",
+    "partial_response",
     "missing_respondent_id",
     "unknown_site",
     "unknown_profession",
@@ -153,18 +163,161 @@ def nothing_kept(result: CleanResult, source: object) -> str | None:
     return f"{source}: no respondent could be kept ({reasons}); fix the export or its mapping"
 
 
-def parse_dates(values: pd.Series) -> pd.Series:
-    """Parse ISO (2019-05-04 10:00) and UK day-first (04/05/2019 10:00) timestamps.
+#: Orders of the day, month and year in a written date: ``ymd`` is ISO 8601.
+DATE_ORDERS = ("dmy", "mdy", "ymd")
+#: ``DataFrame.attrs`` entries through which a mapping passes the date order it asks for
+#: (``dates: {order: ...}``), the layout's convention and the export column of
+#: ``submitted_at``, read by :func:`clean`.
+DATE_ORDER_ATTR = "date_order"
+DATE_DEFAULT_ATTR = "date_default"
+DATE_COLUMN_ATTR = "date_column"
+#: Each survey tool's convention for a date whose values do not show the order (every
+#: day 12 or under). ISO dates are always read as ISO.
+LAYOUT_DATE_ORDER = {
+    "surveymonkey": ("mdy", "SurveyMonkey writes month first"),
+    "qualtrics": ("ymd", "Qualtrics writes ISO dates"),
+    "qualtrics_legacy": ("ymd", "Qualtrics writes ISO dates"),
+}
+#: The project's default for other layouts: UK day first.
+DEFAULT_DATE_ORDER = ("dmy", "day first (UK), the default for this layout")
+_SLASH_DATE = re.compile(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})\b")
+_CLOCK_12H = re.compile(r"\b[AP]\.?M\.?\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DateOrder:
+    """The order in which a column's dates are read, and why (for ``validate``)."""
+
+    order: str
+    why: str
+
+
+def layout_date_order(layout: str, values: pd.Series | None = None) -> tuple[str, str]:
+    """A layout's date convention: ``(order, why)``.
+
+    Microsoft Forms writes dates in the form owner's locale: a 12-hour clock (``AM``/``PM``)
+    is the United States' month-first convention, a 24-hour clock the UK's day first.
+    """
+    if layout in LAYOUT_DATE_ORDER:
+        return LAYOUT_DATE_ORDER[layout]
+    if layout == "msforms":
+        written = values.dropna().astype(str) if values is not None else pd.Series([], dtype=str)
+        if written.str.contains(_CLOCK_12H).any():
+            return "mdy", "Microsoft Forms in a US locale (12-hour clock) writes month first"
+        return "dmy", "Microsoft Forms in a UK locale (24-hour clock) writes day first"
+    return DEFAULT_DATE_ORDER
+
+
+def infer_date_order(
+    values: pd.Series,
+    rows: pd.Series,
+    default: tuple[str, str] = DEFAULT_DATE_ORDER,
+    forced: str | None = None,
+    where: str = "submitted_at",
+) -> DateOrder:
+    """The order of a column's day-month dates, from the values that show it.
+
+    A date whose first number is over 12 can only be day first, one whose second number
+    is over 12 only month first. One order shown is the column's order; neither shown,
+    ``forced`` (the mapping's ``dates: {order: ...}``) or the layout's ``default``.
+    ISO dates (2019-05-04) say nothing about the others and are always read as ISO.
+
+    Parameters
+    ----------
+    values
+        Text cells.
+    rows
+        Spreadsheet row of each cell, for messages.
+    default
+        ``(order, why)`` used when no value shows the order.
+    forced
+        An order the mapping asks for; refused when a value contradicts it.
+    where
+        Names the file and column in messages.
+
+    Raises
+    ------
+    InputError
+        Values show both orders (one line naming a row of each), or contradict ``forced``.
+    """
+    text = values.astype("object").where(values.notna(), "").astype(str)
+    parts = text.str.extract(_SLASH_DATE)
+    first = pd.to_numeric(parts[0], errors="coerce")
+    second = pd.to_numeric(parts[1], errors="coerce")
+    day_first = (first > 12) & (second <= 12)
+    month_first = (second > 12) & (first <= 12)
+    dmy_rows, mdy_rows = (
+        np.flatnonzero(day_first.to_numpy()),
+        np.flatnonzero(month_first.to_numpy()),
+    )
+
+    def show(i: int) -> str:
+        return f"row {rows.iloc[i]} {text.iloc[i]!r}"
+
+    if len(dmy_rows) and len(mdy_rows):
+        raise InputError(
+            f"{where}: dates are written both day first ({show(dmy_rows[0])}) and month first "
+            f"({show(mdy_rows[0])}); correct the rows written the other way, or export the "
+            "dates again in one format"
+        )
+    shown = "dmy" if len(dmy_rows) else "mdy" if len(mdy_rows) else None
+    if forced is not None:
+        if shown is not None and shown != forced:
+            example = show((dmy_rows if shown == "dmy" else mdy_rows)[0])
+            raise InputError(
+                f"{where}: the mapping's dates: {{order: {forced}}} contradicts {example}, "
+                f"which can only be {_ORDER_WORDS[shown]}; correct the mapping or that row"
+            )
+        return DateOrder(forced, "the mapping's dates: {order: " + forced + "}")
+    if shown is not None:
+        hits = dmy_rows if shown == "dmy" else mdy_rows
+        return DateOrder(
+            shown, f"{_ORDER_WORDS[shown]}, shown by {len(hits)} value(s) such as {show(hits[0])}"
+        )
+    order, why = default
+    if not parts[0].notna().any():
+        return DateOrder(order, "no day-month dates (ISO or none)")
+    if order == "ymd":  # an ISO tool's file re-saved by a spreadsheet: its locale is unknown
+        raise InputError(
+            f"{where}: dates such as {show(int(np.flatnonzero(parts[0].notna().to_numpy())[0]))} "
+            "are not ISO and no value shows whether the day or the month comes first; say "
+            "which in the mapping: dates: {order: dmy} or dates: {order: mdy}"
+        )
+    return DateOrder(order, f"no value shows the order; {why}")
+
+
+def date_order(raw: pd.DataFrame) -> DateOrder:
+    """The order :func:`clean` reads ``raw["submitted_at"]`` in: the mapping's, or inferred
+    (:func:`infer_date_order`) with the layout's convention as the fallback, both passed
+    in ``raw.attrs``."""
+    source = raw.attrs.get(SOURCE_ATTR, "the export")
+    column = raw.attrs.get(DATE_COLUMN_ATTR)
+    where = f"{source}: column {column!r} (submitted_at)" if column else f"{source}: submitted_at"
+    return infer_date_order(
+        raw["submitted_at"], raw["raw_row"], raw.attrs.get(DATE_DEFAULT_ATTR, DEFAULT_DATE_ORDER),
+        raw.attrs.get(DATE_ORDER_ATTR), where,
+    )  # fmt: skip
+
+
+_ORDER_WORDS = {"dmy": "day first", "mdy": "month first", "ymd": "ISO (year first)"}
+
+
+def parse_dates(values: pd.Series, order: str = "dmy") -> pd.Series:
+    """Parse ISO (2019-05-04 10:00) and day-month timestamps in the given ``order``.
 
     ISO is tried first so that 2019-05-04 is never read as the 5th of April; what is
-    left is read day first. Unparseable cells become NaT.
+    left is read day first (``dmy``, the UK's way, and for ``ymd``, which only ISO
+    dates should use) or month first (``mdy``, SurveyMonkey's and the US's).
+    Unparseable cells become NaT. :func:`infer_date_order` chooses ``order``.
     """
     # One resolution whatever the input form, so tables from different exports compare.
     iso = pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[us]")
     rest = iso.isna() & values.notna()
     if rest.any():
-        uk = pd.to_datetime(values[rest], errors="coerce", dayfirst=True, format="mixed")
-        iso[rest] = uk.astype("datetime64[us]")
+        other = pd.to_datetime(
+            values[rest], errors="coerce", dayfirst=order != "mdy", format="mixed"
+        )
+        iso[rest] = other.astype("datetime64[us]")
     return iso
 
 
@@ -179,15 +332,28 @@ def _truncate(value: object) -> str:
 
 def _respondent_keys(
     rid: pd.Series, wave: pd.Series, site_id: pd.Series, site_raw: pd.Series,
-    fields: Sequence[str],
+    fields: Sequence[str], identity: pd.Series | None = None,
 ) -> np.ndarray:  # fmt: skip
-    """One text per row naming the respondent by ``fields`` (in :data:`DUPLICATE_KEY`
-    order); rows with an unknown site or invalid wave get their raw text, marked."""
+    """One text per row naming the respondent by ``fields`` (in :data:`DUPLICATE_KEY_FIELDS`
+    order); rows with an unknown site or invalid wave get their raw text, marked. With
+    ``identity`` in ``fields``, a row whose identity is blank is named by its id instead
+    (marked apart, so it never meets an identity)."""
     unknown = [f for f in fields if f not in DUPLICATE_KEY_FIELDS]
-    if unknown or "respondent_id" not in fields:
+    if unknown or not {"respondent_id", IDENTITY} & set(fields):
         raise InputError(
-            f"duplicate key {list(fields)}: use respondent_id with any of wave and site"
+            f"duplicate key {list(fields)}: use respondent_id (or identity) with any of "
+            "wave and site"
         )
+    if IDENTITY in fields:
+        if identity is None:
+            raise InputError("duplicate key names identity but no identity column is mapped")
+        known = identity.notna() & (identity.fillna("") != "")
+        rid = pd.Series(
+            np.where(known, "who\x1e" + identity.fillna("").astype(str),
+                     "id\x1e" + rid.fillna("").astype(str)),
+            index=rid.index, dtype=object,
+        )  # fmt: skip
+        fields = ["respondent_id", *(f for f in fields if f != IDENTITY)]
     whole = wave.notna() & (wave % 1 == 0)
     parts = {
         "respondent_id": rid.fillna("").astype(object),
@@ -198,7 +364,7 @@ def _respondent_keys(
         "site": site_id.where(site_id.notna(), "?" + site_raw.fillna("").astype(str)),
     }
     key = parts["respondent_id"].astype(str)
-    for f in DUPLICATE_KEY_FIELDS[1:]:
+    for f in DUPLICATE_KEY_FIELDS[2:]:
         if f in fields:
             key = key + "\x1f" + parts[f].astype(str)
     return key.to_numpy(dtype=object)
@@ -321,6 +487,17 @@ def clean(
     if TEST_FLAG in raw:
         exclude(raw[TEST_FLAG].to_numpy(dtype=bool), "test_response", None, None,
                 "a preview or test submission (the mapping's exclude rule)")  # fmt: skip
+    if EXCLUDE_REASON in raw:
+        # The mapping's rules, each logged under its own reason; the first rule met wins.
+        rule_reason = raw[EXCLUDE_REASON].to_numpy(dtype=object)
+        for why in RULE_REASONS:
+            hit = np.array([r == why for r in rule_reason], dtype=bool)
+            if hit.any():
+                exclude(hit, why, None, raw[EXCLUDE_VALUE].to_numpy(dtype=object),
+                        "the mapping's exclude rule")  # fmt: skip
+                column[hit & (reason == why)] = raw[EXCLUDE_COLUMN].to_numpy(dtype=object)[
+                    hit & (reason == why)
+                ]
     rid = raw["respondent_id"].str.strip()
     exclude(rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy(), "missing_respondent_id",
             "respondent_id", None, "no respondent id; the survey tool should always set one")  # fmt: skip
@@ -348,12 +525,12 @@ def clean(
     # Duplicate submissions: among otherwise valid rows, keep each respondent's latest.
     # A respondent is one value of the duplicate key (id, wave and site by default), so
     # an id reused in another wave or at another site is another respondent.
-    submitted = (
-        parse_dates(raw["submitted_at"])
-        if "submitted_at" in raw
-        else pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    )
-    who = _respondent_keys(rid, wave, site_id, raw["site"], dup_fields)
+    if "submitted_at" in raw:
+        submitted = parse_dates(raw["submitted_at"], date_order(raw).order)
+    else:
+        submitted = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    who = _respondent_keys(rid, wave, site_id, raw["site"], dup_fields,
+                           raw[IDENTITY] if IDENTITY in raw else None)  # fmt: skip
     alive = reason == None  # noqa: E711
     order = pd.DataFrame({"who": who, "t": submitted, "pos": np.arange(n)})[alive]
     order = order.sort_values(["who", "t", "pos"], na_position="first")
@@ -641,16 +818,34 @@ def _write_error(out_dir: Path, exc: OSError) -> InputError:
     )
 
 
-def read_tables(processed: Path) -> CleanResult:
+def read_tables(processed: str | Path) -> CleanResult:
     """Read the cleaned tables back (with their categorical dtypes).
+
+    Parameters
+    ----------
+    processed
+        The ``data/processed`` folder (a path or a string).
+
+    Returns
+    -------
+    CleanResult
+        ``responses``, ``respondents`` and ``exclusions`` with the row accounting.
 
     Raises
     ------
     InputError
         A table is missing, unreadable or corrupt: one line naming it.
+
+    Examples
+    --------
+    >>> read_tables("no/such/folder")
+    Traceback (most recent call last):
+    ...
+    hsc_research.errors.InputError: no/such/folder/responses.parquet: not found; run `hsc-research clean` first
     """
     import pyarrow as pa
 
+    processed = Path(processed)
     tables = {}
     for name in TABLES:
         path = processed / f"{name}.parquet"

@@ -129,6 +129,13 @@ def _parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--out", type=Path, default=None, help="write the mapping here (default: print it)"
     )
+    m.add_argument(
+        "--sites-register",
+        type=Path,
+        default=None,
+        help="site register CSV: site values are matched to it (default data/raw/sites.csv "
+        "if present)",
+    )
 
     a = sub.add_parser(
         "aggregate", help="compute every report table into data/processed/aggregates/"
@@ -207,8 +214,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     codebook = load_codebook(args.codebook)
     source = args.input or paths.raw_export
     sites = _register(paths, args.sites_register)
-    raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout)
-    key = clean.pseudonym_key(paths.raw)
+    key = clean.pseudonym_key(paths.raw)  # also hashes a mapping's identity column
+    raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout, key)
     result = clean.clean(frame, codebook, sites, key=key)
     s = result.summary()
     if reason := clean.nothing_kept(result, source):
@@ -231,6 +238,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     print(f"cleaned {source} ({raw.layout} layout)")
     if raw.dropped:
         print(f"  dropped identifying columns: {', '.join(raw.dropped)}")
+    if raw.unread:
+        print(f"  dropped {len(raw.unread)} column(s) the mapping does not read")
     print(
         f"  respondents: {s['raw_rows']} raw = {s['kept_respondents']} kept + {s['excluded_respondents']} excluded"
     )
@@ -272,7 +281,8 @@ def cmd_map(args: argparse.Namespace) -> int:
     from hsc_research.suggest import suggest_mapping
 
     codebook = load_codebook(args.codebook)
-    text, summary = suggest_mapping(args.suggest, codebook, args.layout)
+    sites = _register(project_paths(args.root), args.sites_register)
+    text, summary = suggest_mapping(args.suggest, codebook, args.layout, sites)
     if args.out:
         if args.out.is_dir():
             raise HscError(f"{args.out}: is a folder; give a file name, e.g. {args.out / 'mapping.yaml'}")  # fmt: skip

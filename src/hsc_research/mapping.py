@@ -19,8 +19,22 @@ codebook item, and translates local wordings of answers and fields into the code
     answers:                     # local answer wording or code -> codebook label, per
       agree4: {Agree strongly: Strongly agree, 1: Strongly disagree}   # scale, or `all`
     free_text: [Q9]              # kept only with --keep-free-text, in its own table
-    exclude: {column: Status, values: [Survey Preview]}  # logged as test_response
+    exclude:                     # rules, each logged under its reason (default test_response)
+      - {column: Status, values: [Survey Preview]}
+      - {column: Finished, values: ["False"], reason: partial_response}
     duplicates: {key: [respondent_id, wave, site]}  # optional; what makes a duplicate
+    dates: {order: mdy}          # optional: dmy, mdy or ymd; inferred when left out
+    accept:                      # what validate lets through (it fails otherwise)
+      unmapped_items: [trust.gp]               # codebook items this export does not have
+      unknown_values: {site: [Head office]}    # values to exclude (site, profession) or
+                                               # log (role_level)
+      excluded_share: 0.3                      # respondents that may be excluded
+
+A column is named by its header, by ``"header #k"`` (the k-th column with that header,
+from the left: Microsoft Forms repeats statement-only headers) or by ``"#n"`` (the n-th
+column of the export). ``duplicates: {identity: Email}`` finds repeat submissions by an
+identifying column, compared as a keyed hash and never kept. Only the columns a mapping
+names are read; the others are dropped as the export is read.
 
 :func:`apply_mapping` turns a read export into the template-layout frame that
 :func:`hsc_research.clean.clean` takes, so every layout is cleaned by the same code.
@@ -37,18 +51,54 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hsc_research.clean import DUPLICATE_KEY, DUPLICATE_KEY_ATTR, SOURCE_ATTR, TEST_FLAG
+from hsc_research.clean import (
+    DATE_COLUMN_ATTR,
+    DATE_DEFAULT_ATTR,
+    DATE_ORDER_ATTR,
+    DATE_ORDERS,
+    DUPLICATE_KEY,
+    DUPLICATE_KEY_ATTR,
+    EXCLUDE_COLUMN,
+    EXCLUDE_REASON,
+    EXCLUDE_VALUE,
+    IDENTITY,
+    RULE_REASONS,
+    SOURCE_ATTR,
+    layout_date_order,
+)  # fmt: skip
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport
 from hsc_research.ingest.files import check_export_file, require_regular_file
-from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
+from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS, find_column
 from hsc_research.ingest.template import check_columns
 from hsc_research.instrument import AliasRefused, Codebook, StrictLoader
 from hsc_research.scales import normalise_label
 
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
 _TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude",
-             "duplicates"}  # fmt: skip
+             "duplicates", "dates", "accept"}  # fmt: skip
+#: Fields whose unknown values validate stops on unless the mapping accepts them.
+VALUE_FIELDS = ("site", "profession", "role_level")
+
+
+@dataclass(frozen=True)
+class ExcludeRule:
+    """Rows whose ``column`` holds one of ``values`` are excluded, logged as ``reason``."""
+
+    column: str
+    values: tuple[str, ...]
+    reason: str = "test_response"
+
+
+@dataclass
+class Accept:
+    """What the analyst accepts, so that ``validate`` passes: codebook items the export
+    has no column for, field values that fit nothing, and a larger share of excluded
+    respondents than ``validate``'s limit (``None``: the limit)."""
+
+    unmapped_items: set[str] = field(default_factory=set)
+    unknown_values: dict[str, set[str]] = field(default_factory=dict)
+    excluded_share: float | None = None
 
 
 @dataclass
@@ -70,17 +120,25 @@ class Mapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     answers: dict[str, dict[str, str]] = field(default_factory=dict)
     free_text: list[str] = field(default_factory=list)
-    exclude_column: str | None = None
-    exclude_values: list[str] = field(default_factory=list)
+    excludes: list[ExcludeRule] = field(default_factory=list)
     #: Fields naming one respondent among submissions (``duplicates: {key: [...]}``).
     duplicate_key: tuple[str, ...] = DUPLICATE_KEY
+    #: Identifying column compared (as a keyed hash) to find repeat submissions.
+    identity: str | None = None
+    #: ``dates: {order: ...}``: the order of day-month dates, or ``None`` to infer it.
+    date_order: str | None = None
+    accept: Accept = field(default_factory=Accept)
+
+    @property
+    def exclude_column(self) -> str | None:
+        """The first exclude rule's column (``None`` without rules)."""
+        return self.excludes[0].column if self.excludes else None
 
     def columns_used(self) -> set[str]:
-        """Every export column the mapping reads."""
+        """Every export column the mapping reads (the identity column aside)."""
         used = {s.column for s in self.fields.values() if s.column}
         used |= set(self.items) | set(self.free_text)
-        if self.exclude_column:
-            used.add(self.exclude_column)
+        used |= {rule.column for rule in self.excludes}
         return used
 
 
@@ -203,11 +261,18 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
 
     values: dict[str, dict[str, str]] = {}
     for name, table in (doc.get("values") or {}).items():
-        if name not in ("site", "profession", "role_level"):
+        if name not in VALUE_FIELDS:
             raise fail(f"values.{name}", "only site, profession and role_level take values")
         allowed = None if name == "site" else codebook.labels(name)
         values[name] = {}
         for local, target in (table or {}).items():
+            if target is None:
+                if name != "role_level":  # a respondent without one cannot be analysed
+                    raise fail(f"values.{name}.{local}", f"every respondent needs a {name}; "
+                               f"list the value under accept: unknown_values: {name}: to "
+                               "exclude those respondents")  # fmt: skip
+                values[name][normalise_label(_text(local))] = ""  # role level not stated
+                continue
             if (
                 allowed is not None
                 and _text(target) not in allowed
@@ -231,32 +296,107 @@ def load_mapping(path: str | Path, codebook: Codebook) -> Mapping:
             answers[scale_id][normalise_label(_text(local))] = targets[key]
 
     free_text = [_text(c) for c in (doc.get("free_text") or [])]
-    exclude = doc.get("exclude") or {}
-    if exclude and (not isinstance(exclude, dict) or "column" not in exclude):
-        raise fail("exclude", "give {column: ..., values: [...]}")
+    key, identity = _duplicate_key(doc.get("duplicates"), fail)
     return Mapping(
         path, layout, fields, items, values, answers, free_text,
-        exclude_column=_text(exclude["column"]) if exclude else None,
-        exclude_values=[_text(v) for v in exclude.get("values", [])] if exclude else [],
-        duplicate_key=_duplicate_key(doc.get("duplicates"), fail),
+        excludes=_exclude_rules(doc.get("exclude"), fail),
+        duplicate_key=key, identity=identity,
+        date_order=_date_order(doc.get("dates"), fail),
+        accept=_accept(doc.get("accept"), codebook, fail),
     )  # fmt: skip
 
 
-def _duplicate_key(spec: Any, fail: Any) -> tuple[str, ...]:
-    """``duplicates: {key: [respondent_id, ...]}``: which fields make two submissions
-    the same respondent (default id, wave and site)."""
+def _exclude_rules(spec: Any, fail: Any) -> list[ExcludeRule]:
+    """``exclude:`` one rule or a list of rules ``{column, values, reason}``."""
+    if not spec:
+        return []
+    rules = spec if isinstance(spec, list) else [spec]
+    out = []
+    for i, rule in enumerate(rules):
+        where = "exclude" if isinstance(spec, dict) else f"exclude[{i + 1}]"
+        if (
+            not isinstance(rule, dict)
+            or "column" not in rule
+            or set(rule) - {"column", "values", "reason"}
+        ):
+            raise fail(where, "give {column: ..., values: [...]} (reason: optional), or a list of them")  # fmt: skip
+        reason = rule.get("reason", "test_response")
+        if reason not in RULE_REASONS:
+            raise fail(f"{where}.reason", f"{reason!r} is not one of {', '.join(RULE_REASONS)}")
+        values = rule.get("values") or []
+        if not isinstance(values, list):
+            values = [values]
+        out.append(ExcludeRule(_text(rule["column"]), tuple(_text(v) for v in values), reason))
+    return out
+
+
+def _date_order(spec: Any, fail: Any) -> str | None:
+    """``dates: {order: dmy|mdy|ymd}``."""
     if spec is None:
-        return DUPLICATE_KEY
-    allowed = ", ".join(DUPLICATE_KEY)
-    key = spec.get("key") if isinstance(spec, dict) and set(spec) == {"key"} else None
+        return None
+    order = spec.get("order") if isinstance(spec, dict) and set(spec) == {"order"} else None
+    if order not in DATE_ORDERS:
+        raise fail("dates", f"give {{order: ...}} with one of {', '.join(DATE_ORDERS)} "
+                   "(day-month-year, month-day-year, ISO year-month-day)")  # fmt: skip
+    return str(order)
+
+
+def _accept(spec: Any, codebook: Codebook, fail: Any) -> Accept:
+    """``accept: {unmapped_items: [...], unknown_values: {field: [...]}, excluded_share: x}``."""
+    if spec is None:
+        return Accept()
+    if not isinstance(spec, dict) or set(spec) - {
+        "unmapped_items",
+        "unknown_values",
+        "excluded_share",
+    }:
+        raise fail("accept", "use unmapped_items, unknown_values and excluded_share")  # fmt: skip
+    known = {it.column for it in codebook.items}
+    items = spec.get("unmapped_items") or []
+    if not isinstance(items, list):
+        raise fail("accept.unmapped_items", "give a list of codebook items (question.item)")
+    for it in items:
+        if it not in known:
+            raise fail(f"accept.unmapped_items.{it}", "not a codebook item (question.item)")
+    unknown: dict[str, set[str]] = {}
+    for name, vals in (spec.get("unknown_values") or {}).items():
+        if name not in VALUE_FIELDS or not isinstance(vals, list):
+            raise fail(f"accept.unknown_values.{name}",
+                       f"give a list of values for one of {', '.join(VALUE_FIELDS)}")  # fmt: skip
+        unknown[name] = {normalise_label(_text(v)) for v in vals}
+    share = spec.get("excluded_share")
+    if share is not None and (isinstance(share, bool) or not isinstance(share, int | float)
+                              or not 0 <= share <= 1):  # fmt: skip
+        raise fail("accept.excluded_share", f"{share!r}: give a share from 0 to 1, e.g. 0.3")
+    return Accept(set(items), unknown, None if share is None else float(share))
+
+
+def _duplicate_key(spec: Any, fail: Any) -> tuple[tuple[str, ...], str | None]:
+    """``duplicates: {key: [respondent_id, ...], identity: column}``: which fields make two
+    submissions the same respondent (default id, wave and site), and the identifying
+    column compared instead of the id (with ``identity``, the default key is identity,
+    wave and site)."""
+    if spec is None:
+        return DUPLICATE_KEY, None
+    fields = (*DUPLICATE_KEY, IDENTITY)
+    allowed = ", ".join(fields)
+    ok = isinstance(spec, dict) and spec and set(spec) <= {"key", "identity"}
+    identity = spec.get("identity") if ok else None
+    if ok and "identity" in spec and (identity is None or isinstance(identity, list | dict)):
+        raise fail("duplicates.identity", "give the export column to compare, e.g. Email")
+    key = spec.get("key", [IDENTITY, "wave", "site"] if identity else None) if ok else None
     if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
-        raise fail("duplicates", f"give {{key: [respondent_id, ...]}} with fields from {allowed}")
-    bad = [k for k in key if k not in DUPLICATE_KEY]
+        raise fail("duplicates", f"give {{key: [respondent_id, ...]}} with fields from {allowed}, "
+                   "and optionally identity: <column>")  # fmt: skip
+    bad = [k for k in key if k not in fields]
     if bad:
         raise fail("duplicates.key", f"{bad[0]!r} cannot be part of the key; use {allowed}")
-    if "respondent_id" not in key or len(set(key)) != len(key):
-        raise fail("duplicates.key", "must list respondent_id, and each field once")
-    return tuple(k for k in DUPLICATE_KEY if k in key)
+    if len(set(key)) != len(key) or ("respondent_id" in key) == (IDENTITY in key):
+        raise fail("duplicates.key", "must list respondent_id or identity (not both), and each field once")  # fmt: skip
+    if (IDENTITY in key) != (identity is not None):
+        raise fail("duplicates", "identity in the key needs identity: <column>, and the other way round")  # fmt: skip
+    order = ("respondent_id", IDENTITY, "wave", "site")
+    return tuple(k for k in order if k in key), (_text(identity) if identity else None)
 
 
 def _answer_targets(codebook: Codebook, scale_id: str) -> dict[str, str]:
@@ -295,7 +435,8 @@ def apply_mapping(
     -------
     frame : pandas.DataFrame
         ``raw_row``, the respondent fields, every codebook item column (blank where the
-        export has no column for it) and ``test_response`` where the mapping excludes rows.
+        export has no column for it), the reason, column and cell of the exclude rule
+        each row meets, and ``identity`` (a keyed hash) when the mapping compares one.
     free_text : pandas.DataFrame
         ``raw_row, respondent_id, column, text``: the free-text answers (never read by a
         report; written only when the analyst asks for them).
@@ -318,8 +459,18 @@ def apply_mapping(
             raise InputError(
                 f"{raw.path}: column {column!r} identifies people and is dropped at ingest; "
                 f"{where} must not map it"
-            )
-    absent = [c for c in mapping.columns_used() if c not in data.columns]
+                + (" (to find repeat submissions by it, use duplicates: {identity: ...})"
+                   if mapping.identity is None else "")
+            )  # fmt: skip
+    keys = {}
+    for ref in mapping.columns_used():
+        try:
+            col = find_column(raw.columns, ref)
+        except LookupError as exc:
+            raise InputError(f"{raw.path}: {exc} ({where})") from None
+        if col is not None:
+            keys[ref] = col.key
+    absent = [c for c in mapping.columns_used() if c not in keys]
     if absent:
         names = ", ".join(repr(c) for c in sorted(absent))
         raise InputError(
@@ -332,7 +483,8 @@ def apply_mapping(
         source = mapping.fields.get(name)
         if source is None:
             continue
-        col = data[source.column] if source.column else pd.Series([source.value] * n, dtype="str")
+        col = (data[keys[source.column]] if source.column
+               else pd.Series([source.value] * n, dtype="str"))  # fmt: skip
         col = col.reset_index(drop=True)
         out[name] = _recode(col, mapping.values.get(name, {}))
     by_target = {target: column for column, target in mapping.items.items()}
@@ -344,19 +496,47 @@ def apply_mapping(
             continue
         scale_id = codebook.question(item.question).scale
         table = {**mapping.answers.get("all", {}), **mapping.answers.get(scale_id, {})}
-        cells = _recode(data[column].reset_index(drop=True), table)
+        cells = _recode(data[keys[column]].reset_index(drop=True), table)
         _check_codes(cells, column, item.column, scale_id, raw, codebook, where)
         out[item.column] = cells
-    if mapping.exclude_column:
-        wanted = {normalise_label(v) for v in mapping.exclude_values}
-        flag = data[mapping.exclude_column].map(lambda v: normalise_label(v) in wanted)
-        out[TEST_FLAG] = flag.to_numpy(dtype=bool)
+    if mapping.excludes:
+        out.update(_apply_rules(data, mapping.excludes, keys))
+    if mapping.identity is not None:
+        if raw.identity is None:
+            raise InputError(
+                f"{raw.path}: column {mapping.identity!r} (duplicates: identity in {where}) "
+                "not in the export; check the mapping against the export's header"
+            )
+        out[IDENTITY] = data[raw.identity].to_numpy(dtype=object)
     frame = pd.DataFrame(out)
     frame.attrs[DUPLICATE_KEY_ATTR] = mapping.duplicate_key  # read by clean()
+    frame.attrs[DATE_ORDER_ATTR] = mapping.date_order
+    date_source = mapping.fields.get("submitted_at")
+    if date_source is not None and date_source.column:
+        frame.attrs[DATE_COLUMN_ATTR] = date_source.column
+        frame.attrs[DATE_DEFAULT_ATTR] = layout_date_order(raw.layout, frame["submitted_at"])
     text_cols = pd.DataFrame({"raw_row": frame["raw_row"], "respondent_id": frame["respondent_id"]})
     for c in mapping.free_text:
-        text_cols[c] = data[c].to_numpy()
+        text_cols[c] = data[keys[c]].to_numpy()
     return frame, _free_text(text_cols, mapping.free_text)
+
+
+def _apply_rules(
+    data: pd.DataFrame, rules: list[ExcludeRule], keys: dict[str, str]
+) -> dict[str, np.ndarray]:
+    """The reason, column and cell of the first exclude rule each row meets."""
+    n = len(data)
+    reason = np.full(n, None, dtype=object)
+    column = np.full(n, None, dtype=object)
+    value = np.full(n, None, dtype=object)
+    for rule in rules:
+        wanted = {normalise_label(v) for v in rule.values}
+        cells = data[keys[rule.column]]
+        met = cells.map(lambda v, w=wanted: normalise_label(v) in w).to_numpy(dtype=bool)
+        hit = met & (reason == None)  # noqa: E711  (elementwise on an object array)
+        reason[hit], column[hit] = rule.reason, rule.column
+        value[hit] = cells.to_numpy(dtype=object)[hit]
+    return {EXCLUDE_REASON: reason, EXCLUDE_COLUMN: column, EXCLUDE_VALUE: value}
 
 
 def _check_codes(
@@ -420,13 +600,24 @@ def read_mapped(
     codebook: Codebook,
     mapping_path: str | Path | None = None,
     layout: str | None = None,
+    key: bytes | None = None,
 ) -> tuple[RawExport, Mapping | None, pd.DataFrame, pd.DataFrame]:
-    """Read an export and map it: ``(raw export, mapping, frame for clean, free text)``."""
+    """Read an export and map it: ``(raw export, mapping, frame for clean, free text)``.
+
+    ``key`` is the secret of the keyed hash of the mapping's identity column (the
+    project's pseudonym key, so that re-cleaning gives the same ids); ``None`` draws a
+    one-off key.
+    """
     from hsc_research.ingest import read_export
 
     check_export_file(path)  # before any reader opens it: a FIFO would block forever
     mapping = load_mapping(mapping_path, codebook) if mapping_path else None
-    raw = read_export(path, layout or (mapping.layout if mapping else None))
+    layout = layout or (mapping.layout if mapping else None)
+    if mapping is None:
+        raw = read_export(path, layout)
+    else:  # only the mapped columns leave the reader
+        raw = read_export(path, layout, keep=mapping.columns_used(), identity=mapping.identity,
+                          key=key)  # fmt: skip
     frame, free_text = prepare(raw, mapping, codebook)
     frame.attrs[SOURCE_ATTR] = str(raw.path)  # clean() names the export in its errors
     return raw, mapping, frame, free_text

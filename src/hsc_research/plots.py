@@ -22,7 +22,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from hsc_research.formatting import fixed, pct_value, signed  # noqa: E402
-from hsc_research.instrument import Scale  # noqa: E402
+from hsc_research.instrument import Codebook, Scale, load_codebook  # noqa: E402
 from hsc_research.stats.compare import adjusted_limits, funnel_limits  # noqa: E402
 
 #: Okabe-Ito palette (colour-blind safe).
@@ -74,28 +74,64 @@ def _finish(fig: Figure, alt: str) -> Figure:
 
 @readable
 @plain_text
-def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str = "row") -> Figure:
+def diverging_bars(
+    dist: pd.DataFrame,
+    scale: Scale | Codebook | None = None,
+    title: str | None = None,
+    label_col: str = "row",
+) -> Figure:
     """Diverging stacked bars of answer percentages.
 
     Parameters
     ----------
     dist
-        One row per bar and answer level: ``row`` (bar label, drawn top to bottom in
-        order of first appearance), ``answer`` (level label), ``pct`` (of substantive
-        answers) and ``n``. Bars with missing ``pct`` are drawn empty and labelled
-        suppressed.
+        One row per bar and answer level: ``answer`` (or ``level``, as
+        :func:`hsc_research.likert_distribution` gives it), ``pct`` (of substantive
+        answers) and ``n``. The bar label is ``label_col`` when the table has it (drawn
+        top to bottom in order of first appearance); otherwise it is made from the
+        breakdown fields and the item (``"manager: asc"``). Bars with missing ``pct``
+        are drawn empty and labelled suppressed.
     scale
         The scale: bars split between the low and high ends; a midpoint level is split
-        half either side of zero (frequency5 centres on Sometimes).
+        half either side of zero (frequency5 centres on Sometimes). A codebook (or
+        ``None``, the packaged one) gives the scale of ``dist["question"]``.
     title
-        Figure title.
+        Figure title (default: the question's short title).
+    label_col
+        Column with the bar labels.
 
     Returns
     -------
     Figure
         Each drawn rectangle carries ``gid`` = ``"<row>|<answer>"`` so tests can read
         values back.
+
+    Examples
+    --------
+    >>> from hsc_research.instrument import load_codebook
+    >>> dist = pd.DataFrame({"question": "trust", "item": "gp", "level": [
+    ...     "Strongly disagree", "Disagree", "Agree", "Strongly agree"],
+    ...     "pct": [10.0, 20.0, 40.0, 30.0], "n": 50})
+    >>> fig = diverging_bars(dist)
+    >>> {p.get_gid(): float(p.get_width()) for p in fig.axes[0].patches}["gp|Agree"]
+    40.0
     """
+    if not isinstance(scale, Scale) or title is None:
+        codebook = scale if isinstance(scale, Codebook) else load_codebook()
+        question = codebook.question(str(dist["question"].iloc[0]))
+        scale = scale if isinstance(scale, Scale) else codebook.scales[question.scale]
+        title = title if title is not None else question.short
+    if "answer" not in dist.columns:
+        dist = dist.assign(answer=dist["level"].astype(str))
+    if label_col not in dist.columns:
+        stat_cols = {"question", "item", "level", "answer", "code", "count", "n", "pct",
+                     "suppressed", "measure"}  # fmt: skip
+        by = [c for c in dist.columns if c not in stat_cols]
+        label = dist["item"].astype(str)
+        if by:
+            prefix = dist[by].astype(str).agg(", ".join, axis=1)
+            label = prefix + ": " + label
+        dist = dist.assign(**{label_col: label})
     rows = list(dict.fromkeys(dist[label_col]))
     levels = scale.labels
     colours = sns.color_palette("RdBu", len(levels))
@@ -154,7 +190,7 @@ def diverging_bars(dist: pd.DataFrame, scale: Scale, title: str, label_col: str 
         frameon=False,
     )
     alt = f"{title}. Diverging bars ({', '.join(levels)}) for {len(rows)} groups: " + "; ".join(
-        f"{r}: {_pct(wide.loc[r, high_levels].sum()) if r in wide.index else 'suppressed'} at the high end"
+        f"{r}: {_pct(wide.loc[r, high_levels].sum(min_count=1)) if r in wide.index else 'suppressed'} at the high end"
         for r in rows
     )
     return _finish(fig, alt)
@@ -374,26 +410,29 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
 def site_indicator_heatmap(
     svr: pd.DataFrame, site_names: dict[str, str], labels: dict[str, str], title: str
 ) -> Figure:
-    """Sites x indicators: site minus rest of sites, in percentage points (* = significant)."""
-    grid = svr.pivot_table(index="scope", columns="indicator", values="diff", aggfunc="first") * 100
+    """Indicators (rows, their long labels readable horizontally) x sites (columns): site
+    minus rest of sites, in percentage points (* = significant)."""
+    grid = svr.pivot_table(index="indicator", columns="scope", values="diff", aggfunc="first") * 100
     sig = svr.pivot_table(
-        index="scope", columns="indicator", values="significant", aggfunc="first"
+        index="indicator", columns="scope", values="significant", aggfunc="first"
     ).reindex_like(grid)
     # ``significant`` arrives as 1.0 / 0.0 / NaN once masked: test the value, not identity.
     annot = grid.map(lambda v: "" if pd.isna(v) else signed(v / 100)) + sig.map(
         lambda s: "*" if not pd.isna(s) and bool(s) else ""
     )
-    fig, ax = plt.subplots(figsize=(10, 0.4 * len(grid) + 3))
+    fig, ax = plt.subplots(figsize=(max(9.0, 0.75 * grid.shape[1] + 6), 0.8 * len(grid) + 2.5))
     limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0
     sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                yticklabels=[site_names.get(s, s) for s in grid.index],
-                xticklabels=[_wrap(labels.get(c, c), 25) for c in grid.columns],
-                cbar_kws={"label": "Site minus rest of sites (percentage points)"})  # fmt: skip
-    ax.set_xlabel("Headline indicator")
-    ax.set_ylabel("Site")
+                annot_kws={"fontsize": 11},
+                yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
+                xticklabels=[site_names.get(s, s) for s in grid.columns],
+                cbar_kws={"label": "Site minus rest of sites (points)"})  # fmt: skip
+    ax.tick_params(axis="x", labelrotation=90)
+    ax.set_ylabel("Headline indicator")
+    ax.set_xlabel("Site")
     ax.set_title(title)
     fig.cell_values = grid
-    return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} sites by {grid.shape[1]} indicators; "
+    return _finish(fig, f"{title}. Heatmap of {grid.shape[0]} indicators by {grid.shape[1]} sites; "
                         "* marks differences significant after correction.")  # fmt: skip
 
 

@@ -161,49 +161,51 @@ def title(ctx: Context) -> Markdown:
 
 
 def headlines(ctx: Context) -> Markdown:
-    """Five to eight sentences written by :mod:`hsc_research.findings`."""
+    """Five to eight sentences written by :mod:`hsc_research.findings`; what they quote
+    is named in the codebook's ``reports`` section."""
     where = ctx.where
+    spec = ctx.codebook.reports
     freq = ctx.t("frequency")
     all_raters = freq[freq["rater"] == "all"]
-    sentences = [
-        findings.tag_share_sentence(ctx.t("tag_share"), where),
-        findings.top_item_sentence(
-            all_raters[all_raters["question"] == "admission_factors"],
-            "driver of unnecessary admissions",
-            where,
-        ),  # fmt: skip
-        findings.top_item_sentence(
-            all_raters[all_raters["question"] == "wrong_pathway"],
-            "reason for wrong-pathway discharges",
-            where,
-        ),  # fmt: skip
-    ]
+    sentences = [findings.tag_share_sentence(ctx.t("tag_share"), where)]
+    phrases = spec.frequency_phrases if spec else {}
+    for q in ctx.codebook.questions:
+        if not q.by_profession:
+            sentences.append(findings.top_item_sentence(
+                all_raters[all_raters["question"] == q.id],
+                phrases.get(q.id, f"item of {q.short.lower()}"), where))  # fmt: skip
+    if spec is None:
+        return Markdown("\n".join(f"- {_md(s)}" for s in sentences))
     sv = ctx.t("self_vs_others")
-    row = sv[(sv["question"] == "discharge_influence") & (sv["target"] == "hospital_clinical")]
+    view = spec.self_view
+    row = sv[(sv["question"] == view["question"]) & (sv["target"] == view["target"])]
     if len(row):
         sentences.append(findings.compare_sentence(
-            row.iloc[0], "The share of hospital clinicians saying their own decisions frequently prevent discharge",
-            "their own view", "the view of other professions"))  # fmt: skip
+            row.iloc[0], view["subject"], "their own view", "the view of other professions"))  # fmt: skip
+    headline = ctx.codebook.indicator(spec.headline_indicator)
+    share = f"The share of {headline.label[0].lower()}{headline.label[1:]}"
     if ctx.is_site:
         svr = ctx.t("site_vs_rest")
-        trust = svr[svr["indicator"] == "trust_hospital_in_asc"]
-        if len(trust):
-            sentences.append(findings.compare_sentence(
-                trust.iloc[0], "Trust in adult social care among hospital staff", "this site", "the rest of the sites"))  # fmt: skip
+        row = svr[svr["indicator"] == headline.id]
+        if len(row):
+            sentences.append(
+                findings.compare_sentence(row.iloc[0], share, "this site", "the rest of the sites")
+            )
     else:
+        pair, labels = spec.trust_pair, ctx.prof_labels
         gaps_ = ctx.t("trust_gaps")
-        pair = gaps_[(gaps_["a"] == "asc") & (gaps_["b"] == "hospital_discharge")]
-        if len(pair):
+        row = gaps_[(gaps_["a"] == pair["a"]) & (gaps_["b"] == pair["b"])]
+        if len(row):
             sentences.append(findings.compare_sentence(
-                pair.iloc[0], "Trust between ASC and hospital discharge staff",
-                "ASC's view of discharge staff", "discharge staff's view of ASC"))  # fmt: skip
+                row.iloc[0], pair["subject"], f"{labels[pair['a']]}'s view of {labels[pair['b']]}",
+                f"{labels[pair['b']]}'s view of {labels[pair['a']]}"))  # fmt: skip
     sentences.append(findings.tie_sentence(ctx.t("ties"), ctx.prof_labels, where))
     if ctx.previous_wave is not None and "indicator_change" in ctx.tables:
         ch = ctx.t("indicator_change", wave=None)
-        row = ch[ch["indicator"] == "trust_hospital_in_asc"]
+        row = ch[ch["indicator"] == headline.id]
         if len(row):
             sentences.append(findings.compare_sentence(
-                row.iloc[0], f"Hospital staff's trust in ASC ({ctx.wave} vs {ctx.previous_wave})",
+                row.iloc[0], f"{share} ({ctx.wave} vs {ctx.previous_wave})",
                 str(ctx.wave), str(ctx.previous_wave)))  # fmt: skip
     if ctx.is_site:
         sentences.append(findings.significant_count_sentence(ctx.t("site_vs_rest")))
@@ -426,7 +428,8 @@ def trust_bars(ctx: Context) -> HTML:
     """Diverging bars of trust by rater group and target, site beside national."""
     scale = ctx.codebook.scales["agree4"]
     groups = {g.id: g.short for g in ctx.codebook.groups}
-    targets = ["asc", "hospital_discharge", "hospital_clinical", "gp"]
+    spec = ctx.codebook.reports
+    targets = list(spec.trust_bar_targets) if spec else [p.id for p in ctx.codebook.professions]
 
     def one(scope: str, name: str) -> HTML:
         d = ctx.t("distributions", scope=scope)
@@ -624,7 +627,11 @@ def model_table(ctx: Context) -> HTML | Markdown:
         "p": [_p(p).removeprefix("= ") for p in coef["p"]],
     })  # fmt: skip
     note = m["note"].dropna().iloc[0] if "note" in m and m["note"].notna().any() else None
-    return html_table(t, f"{m['model'].iloc[0]} (n={int(m['nobs'].iloc[0])}); reference: hospital staff, "
+    spec = ctx.codebook.reports.check_model if ctx.codebook.reports else {}
+    ref = {g.id: g.short for g in ctx.codebook.groups}.get(
+        spec.get("reference_group"), "the first group"
+    )
+    return html_table(t, f"{m['model'].iloc[0]} (n={int(m['nobs'].iloc[0])}); reference: {ref}, "
                          "first site and wave. Odds ratio > 1: more likely to agree. Wald 95% intervals and "
                          "p-values (no multiplicity adjustment: the model is a check, not a ranking)."
                          + (f" Note: {note}." if note else ""), ctx.min_cell)  # fmt: skip
@@ -704,7 +711,7 @@ def _questions(svr: pd.DataFrame) -> list[str]:
                        "What works here that other sites could learn from?")  # fmt: skip
     in_line = shown[~shown["significant"].astype(bool)]
     if len(in_line):
-        names = ", ".join(str(x).lower() for x in in_line["label"].head(3))
+        names = "; ".join(str(x) for x in in_line["label"].head(3))
         out.append(f"In line with other sites on {len(in_line)} indicator(s) (for example {names}). "
                    "Is being typical good enough where the national picture is poor?")  # fmt: skip
     hidden = svr[svr["suppressed"].astype(bool)]

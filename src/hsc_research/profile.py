@@ -17,6 +17,7 @@ from hsc_research.stats.disclosure import suppress_linked
 PROFILE_DIMENSIONS = ("group", "profession", "role_level")
 REASON_TEXT = {
     "test_response": "Preview or test response (excluded by the export's mapping)",
+    "partial_response": "Partial response (excluded by the export's mapping)",
     "missing_respondent_id": "No respondent id",
     "unknown_site": "Site not in the site register",
     "unknown_profession": "Profession not in the codebook",

@@ -1,9 +1,16 @@
 """``hsc-research validate``: what cleaning an export would do, without writing anything.
 
 Reads and maps the export, cleans it in memory and reports: the layout found, the
-identifying columns dropped, export columns the mapping leaves out, codebook items the
-export lacks, answers and field values that fit nothing (with counts and example rows),
-respondents that would be excluded by reason, and the row accounting.
+identifying columns dropped, the columns dropped because the mapping does not read them,
+the order dates are read in, codebook items the export lacks, answers and field values
+that fit nothing (with counts and example rows), respondents that would be excluded by
+reason, and the row accounting.
+
+It fails (the file should not be cleaned as mapped) when a site, profession or role
+level value fits nothing, when a codebook item has no column, or when more than
+:data:`MAX_EXCLUDED_SHARE` of the respondents would be excluded for a reason other than
+the mapping's own rules and repeat submissions, unless the mapping accepts it
+(``accept:``, see :mod:`hsc_research.mapping`).
 """
 
 from __future__ import annotations
@@ -13,13 +20,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from hsc_research.clean import FIELD_REASONS, clean, nothing_kept
+from hsc_research.clean import FIELD_REASONS, clean, date_order, nothing_kept
 from hsc_research.errors import HscError
 from hsc_research.instrument import Codebook
-from hsc_research.mapping import read_mapped
+from hsc_research.mapping import Accept, read_mapped
+from hsc_research.scales import normalise_label
 
 #: Example rows shown per problem.
 EXAMPLES = 3
+#: Share of respondents that may be excluded (previews, partial responses and repeat
+#: submissions aside) before validate stops; ``accept: {excluded_share: ...}`` raises it.
+MAX_EXCLUDED_SHARE = 0.2
+#: Exclusions that follow the analyst's own rules, not problems with the export.
+_EXPECTED = ("test_response", "partial_response", "duplicate_submission")
+_FIELD_REASON = {"site": "unknown_site", "profession": "unknown_profession",
+                 "role_level": "unknown_role_level"}  # fmt: skip
 
 
 @dataclass
@@ -62,6 +77,7 @@ def validate(
     try:
         raw, mapping, frame, _ = read_mapped(path, codebook, mapping_path, layout)
         result = clean(frame, codebook, sites)
+        dates = date_order(frame) if "submitted_at" in frame else None
     except HscError as exc:
         return Validation(False, reason=str(exc))
     out = [f"export:   {raw.path}"]
@@ -71,17 +87,29 @@ def validate(
     out.append(f"rows:     {len(frame)} respondents")
     if raw.dropped:
         out.append(f"dropped identifying columns: {', '.join(raw.dropped)}")
-    used = mapping.columns_used() if mapping else set(frame.columns)
-    unmapped = [c.key for c in raw.columns if c.key not in used and c.key]
-    if unmapped:
-        out.append(f"unmapped export columns ({len(unmapped)}, not read):")
-        out += [f"  {c}" for c in unmapped]
+    if raw.identity:
+        out.append(f"compared as a keyed hash, then dropped: {raw.identity}")
+    unread = [c for c in raw.unread if c]
+    if unread:
+        out.append(f"dropped at ingest, not mapped ({len(unread)}):")
+        out += [f"  {c}" for c in unread]
+    if dates is not None:
+        out.append(f"dates:    submitted_at read as {dates.order} ({dates.why})")
     source = {t: c for c, t in mapping.items.items()} if mapping else {}
+    accept = mapping.accept if mapping else Accept()
+    problems: list[str] = []
     if mapping:
         absent = [it.column for it in codebook.items if it.column not in source]
         if absent:
             out.append(f"codebook items with no export column ({len(absent)}, read as blank):")
             out += [f"  {c}" for c in absent]
+        if left := [c for c in absent if c not in accept.unmapped_items]:
+            shown = ", ".join(left[:3]) + (f" and {len(left) - 3} more" if len(left) > 3 else "")
+            problems.append(
+                f"{raw.path}: {len(left)} codebook item(s) have no column ({shown}) and would "
+                f"be read as blank; map them under items: in {mapping.path}, or, if the export "
+                "has no such question, list them under accept: {unmapped_items: [...]}"
+            )
     ex = result.exclusions
     answers = ex[ex["reason"] == "invalid_value"]
     if len(answers):
@@ -110,4 +138,44 @@ def validate(
     )
     if reason := nothing_kept(result, raw.path):
         return Validation(False, out, reason)
+    problems += _unknown_values(ex, accept, raw.path, mapping.path if mapping else None)
+    problems += _excluded_share(ex, s["raw_rows"], accept, raw.path)
+    if problems:
+        out += [f"stop: {p}" for p in problems[1:]]
+        return Validation(False, out, problems[0])
     return Validation(True, out)
+
+
+def _unknown_values(ex: pd.DataFrame, accept: Accept, source: Path, where: object) -> list[str]:
+    """One line per field whose values fit nothing and are not accepted."""
+    problems = []
+    for name, reason in _FIELD_REASON.items():
+        g = ex[(ex["reason"] == reason) & (ex["column"] == name)]
+        g = g[~g["value"].map(normalise_label).isin(accept.unknown_values.get(name, set()))]
+        if g.empty:
+            continue
+        values = g["value"].value_counts(sort=False)
+        shown = ", ".join(f"{v!r} x{n}" for v, n in list(values.items())[:3])
+        fix = "add it to the site register, " if name == "site" else ""
+        what = "logged as not stated" if name == "role_level" else "excluded"
+        problems.append(
+            f"{source}: {len(g)} respondent(s) would be {what} for a {name} that fits nothing "
+            f"({shown}; {_rows(g['raw_row'])}); {fix}map each value under values: {name}: "
+            f"in {where or 'a mapping'}, or accept them: accept: "
+            f"{{unknown_values: {{{name}: [{values.index[0]!r}]}}}}"
+        )
+    return problems
+
+
+def _excluded_share(ex: pd.DataFrame, raw_rows: int, accept: Accept, source: Path) -> list[str]:
+    """A line when more respondents would be excluded than the limit allows."""
+    resp = ex[(ex["level"] == "respondent") & ~ex["reason"].isin(_EXPECTED)]
+    limit = accept.excluded_share if accept.excluded_share is not None else MAX_EXCLUDED_SHARE
+    if not raw_rows or len(resp) / raw_rows <= limit:
+        return []
+    reasons = ", ".join(f"{k} {v}" for k, v in resp["reason"].astype(str).value_counts().items())
+    return [
+        f"{source}: {len(resp)} of {raw_rows} respondents ({len(resp) / raw_rows:.0%}) would be "
+        f"excluded ({reasons}), more than {limit:.0%}; fix the export or its mapping, or "
+        f"accept it: accept: {{excluded_share: {min(1.0, round(len(resp) / raw_rows + 0.005, 2))}}}"
+    ]

@@ -121,3 +121,22 @@ def test_between_raters_by_role_level_is_not_empty(codebook):
     out = between_raters(df, codebook, "trust", rater="role_level")
     assert len(out) == 1
     assert {out.iloc[0]["rater1"], out.iloc[0]["rater2"]} == {"manager", "frontline"}
+
+
+def test_between_raters_unknown_rater_field_is_one_line(codebook):
+    df = pd.DataFrame({"group": ["asc"], "question": "trust", "item": "gp",
+                       "code": pd.array([3], dtype="Int8"), "status": "valid"})  # fmt: skip
+    from hsc_research.stats.gaps import between_raters
+
+    with pytest.raises(ValueError, match=r"^rater field 'band' is not in the data; fields: group$"):
+        between_raters(df, codebook, "trust", rater="band")
+
+
+def test_pairs_are_every_unordered_pair_in_order():
+    from hsc_research.stats.gaps import pairs
+
+    assert pairs(["a", "b", "c"], ("r1", "r2")).values.tolist() == [
+        ["a", "b"],
+        ["a", "c"],
+        ["b", "c"],
+    ]

@@ -25,7 +25,9 @@ def ucla():
 def test_coefficients_match_published_values(ucla):
     # UCLA IDRE "Ordered logistic regression" (Stata ologit; same as R MASS::polr):
     # pared 1.047664, public -0.0586828, gpa 0.6157458, cut1 2.203323, cut2 4.298767.
-    out = fit_ordinal(ucla, "apply", ["pared", "public", "gpa"], numeric=["pared", "public", "gpa"])
+    out = fit_ordinal(
+        ucla, "apply", ["pared", "public", "gpa"], numeric=["pared", "public", "gpa"]
+    ).tidy()
     est = out.set_index("term")["estimate"]
     # To the published precision (6 decimals): BFGS alone missed in the 4th decimal.
     assert est["pared"] == pytest.approx(1.047664, abs=1e-6)
@@ -37,7 +39,9 @@ def test_coefficients_match_published_values(ucla):
 
 def test_standard_errors_match_published_values(ucla):
     # Same source: Std. Err. pared .2657891, public .2978588, gpa .2606311.
-    out = fit_ordinal(ucla, "apply", ["pared", "public", "gpa"], numeric=["pared", "public", "gpa"])
+    out = fit_ordinal(
+        ucla, "apply", ["pared", "public", "gpa"], numeric=["pared", "public", "gpa"]
+    ).tidy()
     se = out.set_index("term")["se"]
     assert se["pared"] == pytest.approx(0.2657891, abs=1e-5)
     assert se["public"] == pytest.approx(0.2978588, abs=1e-5)
@@ -52,7 +56,7 @@ def test_text_outcome_is_refused_not_sorted_alphabetically(ucla):
 
 def test_categorical_predictor_gives_odds_ratio(ucla):
     ucla = ucla.assign(school=ucla["public"].map({0: "private", 1: "public"}))
-    out = fit_ordinal(ucla, "apply", ["school"]).set_index("term")
+    out = fit_ordinal(ucla, "apply", ["school"]).tidy().set_index("term")
     row = out.loc["school=public"]
     assert row["odds_ratio"] == pytest.approx(2.718281828 ** row["estimate"])
     assert row["or_low"] < row["odds_ratio"] < row["or_high"]
@@ -61,3 +65,32 @@ def test_categorical_predictor_gives_odds_ratio(ucla):
 def test_predictor_with_one_level_is_a_clear_error(ucla):
     with pytest.raises(ModelError, match="predictor 'site' has one level"):
         fit_ordinal(ucla.assign(site="north"), "apply", ["site"])
+
+
+def test_threshold_standard_errors_match_published_values(ucla):
+    # UCLA IDRE Stata ologit output: /cut1 2.203323 se .7795353 (95% CI .6754621 to
+    # 3.731184); /cut2 4.298767 se .8043147 (2.72234 to 5.875195).
+    fit = fit_ordinal(ucla, "apply", ["pared", "public", "gpa"], numeric=["pared", "public", "gpa"])
+    cuts = fit.tidy().query("kind == 'threshold'")
+    assert cuts["se"].tolist() == [pytest.approx(0.7795353, abs=1e-5),
+                                   pytest.approx(0.8043147, abs=1e-5)]  # fmt: skip
+    assert cuts["ci_low"].tolist() == [pytest.approx(0.6754621, abs=1e-4),
+                                       pytest.approx(2.72234, abs=1e-4)]  # fmt: skip
+    assert cuts["ci_high"].tolist() == [pytest.approx(3.731184, abs=1e-4),
+                                        pytest.approx(5.875195, abs=1e-4)]  # fmt: skip
+
+
+def test_fit_gives_the_statsmodels_result(ucla):
+    fit = fit_ordinal(ucla, "apply", ["pared"], numeric=["pared"])
+    assert fit.result.nobs == 400 == fit.nobs
+    assert fit.result.params["pared"] == fit.tidy().set_index("term").loc["pared", "estimate"]
+
+
+def test_small_predictor_level_is_left_out_with_a_note(ucla):
+    # 7 rows in a third school type: below min_cell 10, so no coefficient of its own.
+    school = ucla["public"].map({0: "private", 1: "public"}).copy()
+    school.iloc[:7] = "charter"
+    fit = fit_ordinal(ucla.assign(school=school), "apply", ["school"], min_cell=10)
+    assert "school=charter" not in set(fit.tidy()["term"])
+    assert fit.nobs == 393
+    assert fit.notes == ["school charter left out (fewer than 10 answers)"]

@@ -21,6 +21,8 @@ wrote, and where the respondents start. Detection looks only at the header rows.
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from dataclasses import dataclass
 
 from hsc_research.errors import InputError
@@ -100,7 +102,9 @@ def parse_header(grid: Grid, layout: str) -> Header:
     rows = grid.rows
     if layout not in LAYOUTS:
         raise InputError(f"{grid.path}: unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
-    if layout in ("template", "msforms", "plain"):
+    if layout == "msforms":
+        return Header(layout, _numbered_repeats(rows[0]), 1)
+    if layout in ("template", "plain"):
         cols = [Column(c.strip(), c.strip(), "", i) for i, c in enumerate(rows[0])]
         return Header(layout, cols, 1)
     if layout == "spss":
@@ -132,6 +136,65 @@ def parse_header(grid: Grid, layout: str) -> Header:
         key = question if plain else f"{question} - {sub}"
         cols.append(Column(key, question, "" if plain else sub, i))
     return Header(layout, cols, 2)
+
+
+def _numbered_repeats(header: list[str]) -> list[Column]:
+    """Microsoft Forms heads a Likert statement's column with the statement alone, so two
+    questions about the same professions repeat headers. Forms keeps the form's order:
+    the k-th column headed ``h`` is keyed ``"h #k"`` (the question text stays ``h``)."""
+    names = [c.strip() for c in header]
+    counts = Counter(n for n in names if n)
+    seen: Counter[str] = Counter()
+    cols = []
+    for i, name in enumerate(names):
+        key = name
+        if counts[name] > 1:
+            seen[name] += 1
+            key = f"{name} #{seen[name]}"
+        cols.append(Column(key, name, "", i))
+    return cols
+
+
+_REF = re.compile(r"(?P<head>.*?)\s*#(?P<k>\d+)")
+
+
+def find_column(columns: list[Column], ref: str) -> Column | None:
+    """The export column a mapping names by ``ref``: its header (its key), ``"header #k"``
+    (the k-th column with that header, counted from the left), or ``"#n"`` (the n-th
+    column of the export, counted from 1, as a spreadsheet shows it).
+
+    Returns ``None`` when nothing has that name.
+
+    Raises
+    ------
+    LookupError
+        The name is a header that occurs more than once (one line saying how to name
+        one of them), or means two different columns.
+    """
+    ref = ref.strip()
+    exact = [c for c in columns if c.key == ref]
+    by_ref: list[Column] = []
+    if m := _REF.fullmatch(ref):
+        k, head = int(m.group("k")), m.group("head")
+        if not head:
+            by_ref = [c for c in columns if c.position == k - 1]
+        else:
+            same = [c for c in columns if c.text == head and not c.sub]
+            by_ref = same[k - 1 : k] if k >= 1 else []
+    found = {c.position: c for c in exact + by_ref}
+    if len(found) > 1:
+        where = " and ".join(f"column {p + 1}" for p in sorted(found))
+        raise LookupError(f"{ref!r} names both {where}; use the other form of name")
+    if found:
+        return next(iter(found.values()))
+    repeats = [c for c in columns if c.text == ref and not c.sub]
+    if len(repeats) > 1:
+        where = ", ".join(str(c.position + 1) for c in repeats)
+        raise LookupError(
+            f"{ref!r} heads {len(repeats)} columns ({where}); name one as {ref + ' #1'!r} "
+            f"(the first from the left) or by position, e.g. '#{repeats[0].position + 1}'"
+        )
+    return None
 
 
 def _split_text(text: str) -> tuple[str, str]:

@@ -164,6 +164,28 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class ReportSpec:
+    """What the reports single out, named by id in the codebook's ``reports`` section.
+
+    ``headline_indicator`` is quoted in the headline sentences (site vs rest, change);
+    ``self_view`` (question, target, subject) and ``trust_pair`` (a, b, subject) give
+    the other sentences; ``trust_gap_pairs`` the directional-trust table (one family);
+    ``trust_bar_targets`` the professions in the trust bars; ``index_indicators`` the
+    index columns; ``check_model`` the ordinal check model (question, item, the group
+    left out as raters, the reference group).
+    """
+
+    headline_indicator: str
+    self_view: dict[str, str]
+    trust_pair: dict[str, str]
+    trust_gap_pairs: tuple[tuple[str, str], ...]
+    trust_bar_targets: tuple[str, ...]
+    index_indicators: tuple[str, ...]
+    check_model: dict[str, str]
+    frequency_phrases: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Codebook:
     """A validated survey codebook. Build it with :func:`load_codebook`."""
 
@@ -178,6 +200,14 @@ class Codebook:
     questions: tuple[Question, ...]
     indicators: tuple[Indicator, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    reports: ReportSpec | None = None
+
+    def __repr__(self) -> str:
+        # The generated dataclass repr printed every scale and item (10,000+ characters).
+        return (
+            f"<Codebook {self.id}: {len(self.questions)} questions, {len(self.items)} items, "
+            f"{len(self.professions)} professions>"
+        )
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The headline indicator with this id."""
@@ -464,7 +494,12 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         raw.get("indicators") or [], questions, professions, groups, path
     )
 
+    reports = _parse_reports(
+        raw.get("reports") or {}, questions, professions, groups, indicators, path
+    )
+
     return Codebook(
+        reports=reports,
         id=cid,
         title=str(raw.get("title", cid)),
         path=path,
@@ -516,3 +551,66 @@ def _parse_indicators(
         )
     _unique([x.id for x in out], path, "indicators")
     return tuple(out)
+
+
+def _parse_reports(
+    raw: dict,
+    questions: list[Question],
+    professions: list[Profession],
+    groups: list[Group],
+    indicators: tuple[Indicator, ...],
+    path: Path,
+) -> ReportSpec | None:
+    """The ``reports`` section; defaults follow the 2019 instrument where ids exist."""
+    if not indicators:
+        return None
+    prof = {p.id for p in professions}
+    grp = {g.id for g in groups}
+    ind = {i.id for i in indicators}
+    qs = {q.id: q for q in questions}
+
+    def need(value, known, key):
+        if value not in known:
+            raise _fail(
+                path, f"reports.{key}", f"unknown id {value!r}; known: {', '.join(sorted(known))}"
+            )
+        return value
+
+    def pair(value, key):
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise _fail(path, f"reports.{key}", "give two profession ids, e.g. [asc, gp]")
+        return (need(value[0], prof, key), need(value[1], prof, key))
+
+    first_two = [p.id for p in professions[:2]]
+    headline = need(raw.get("headline_indicator", indicators[0].id), ind, "headline_indicator")
+    sv = dict(raw.get("self_view") or {})
+    sv.setdefault("question", next((q.id for q in questions if q.by_profession), questions[0].id))
+    need(sv["question"], set(qs), "self_view.question")
+    targets = [it.target for it in qs[sv["question"]].items if it.target]
+    sv.setdefault("target", targets[0] if targets else "")
+    sv.setdefault("subject", f"The share of {sv['target']} rating themselves high")
+    tp = dict(raw.get("trust_pair") or {})
+    a, b = pair(tp.get("pair", first_two), "trust_pair.pair")
+    tp = {"a": a, "b": b, "subject": str(tp.get("subject", f"Trust between {a} and {b}"))}
+    pairs = tuple(pair(x, "trust_gap_pairs") for x in raw.get("trust_gap_pairs", [first_two]))
+    bars = tuple(
+        need(x, prof, "trust_bar_targets") for x in raw.get("trust_bar_targets", list(prof))
+    )
+    index = tuple(need(x, ind, "index_indicators")
+                  for x in raw.get("index_indicators", [i.id for i in indicators[:4]]))  # fmt: skip
+    cm = {str(k): str(v) for k, v in (raw.get("check_model") or {}).items()}
+    if cm:
+        need(cm.get("question"), set(qs), "check_model.question")
+        need(cm.get("item"), {it.id for it in qs[cm["question"]].items}, "check_model.item")
+        for key in ("leave_out_group", "reference_group"):
+            if key in cm:
+                need(cm[key], grp, f"check_model.{key}")
+    phrases = {str(k): str(v) for k, v in (raw.get("frequency_phrases") or {}).items()}
+    for qid in phrases:
+        need(qid, set(qs), "frequency_phrases")
+    tp["question"] = need(str((raw.get("trust_pair") or {}).get("question", "trust" if "trust" in qs
+                                                                else questions[0].id)), set(qs),
+                          "trust_pair.question")  # fmt: skip
+    return ReportSpec(
+        headline, {k: str(v) for k, v in sv.items()}, tp, pairs, bars, index, cm, phrases
+    )

@@ -110,18 +110,6 @@ def with_group(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     return out
 
 
-def with_target(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Add ``target`` (profession asked about) and ``tag`` from the codebook items."""
-    items = codebook.item_table[["question", "item", "target", "tag"]]
-    out = counts.copy()
-    q, it = out["question"].astype(str), out["item"].astype(str)
-    lookup = items.set_index(["question", "item"])
-    idx = pd.MultiIndex.from_arrays([q, it])
-    out["target"] = lookup["target"].reindex(idx).to_numpy()
-    out["tag"] = lookup["tag"].reindex(idx).to_numpy()
-    return out
-
-
 def high_flag(counts: pd.DataFrame, codebook: Codebook) -> pd.Series:
     """Whether each row's code is at the high end of its question's scale."""
     flags = pd.Series(False, index=counts.index)

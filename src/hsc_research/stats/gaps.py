@@ -19,13 +19,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, test_propor
 
 from hsc_research.instrument import Codebook
 from hsc_research.stats.counts import answer_counts, high_flag
-from hsc_research.stats.multiplicity import (
-    ALPHA,
-    CORRECTIONS,
-    excludes_zero,
-    family_alpha,
-    family_sizes,
-)
+from hsc_research.stats.multiplicity import ALPHA, family_intervals
 
 TEST_NAME = "score test for two independent proportions (Miettinen-Nurminen)"
 
@@ -98,25 +92,45 @@ def finish(
         ``table`` with ``ci_low, ci_high`` at the family's level, ``ci_level``,
         ``family_size``, ``correction`` and ``significant``.
     """
-    out = table.copy()
-    tested = out["diff"].notna().to_numpy()
-    if hidden is not None:
-        tested = tested & ~np.asarray(hidden, dtype=bool)
-    m = family_sizes(out, family, tested)
-    a = family_alpha(m, alpha, correction)
-    ci = diff_proportions(out["k1"], out["n1"], out["k2"], out["n2"], alpha=a)
-    out["ci_low"] = np.where(tested, ci["ci_low"], np.nan)
-    out["ci_high"] = np.where(tested, ci["ci_high"], np.nan)
-    out["ci_level"] = np.where(tested, 1 - a, np.nan)
-    out["family_size"] = m
-    out["correction"] = CORRECTIONS[correction]
-    out["significant"] = excludes_zero(out["ci_low"], out["ci_high"])
+
+    def newcombe(a):
+        ci = diff_proportions(table["k1"], table["n1"], table["k2"], table["n2"], alpha=a)
+        return ci["ci_low"].to_numpy(), ci["ci_high"].to_numpy()
+
+    tested = table["diff"].notna().to_numpy()
+    out = family_intervals(table, newcombe, tested, correction, family, hidden, alpha)
     return out.drop(columns=["p_adj"], errors="ignore")
 
 
-def _high_by(
+def high_cells(
     data: pd.DataFrame, codebook: Codebook, question: str, keys: Sequence[str]
 ) -> pd.DataFrame:
+    """Substantive answers ``n`` and high answers ``k`` to ``question`` per ``keys``.
+
+    Parameters
+    ----------
+    data
+        ``responses`` or a counts table.
+    codebook
+        Scales and their high codes.
+    question
+        Question id.
+    keys
+        Respondent fields and ``"item"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``*keys, n, k``; only combinations that occur.
+
+    Examples
+    --------
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"site": ["a", "a"], "question": "trust", "item": "gp",
+    ...                        "code": [3, 1], "count": [7, 5]})
+    >>> high_cells(counts, load_codebook(), "trust", ["site", "item"]).values.tolist()
+    [['a', 'gp', 12, 7]]
+    """
     counts = answer_counts(data, [k for k in keys if k != "item"])
     counts = counts[counts["question"] == question]
     counts = counts.assign(high=np.where(high_flag(counts, codebook), counts["count"], 0))
@@ -124,6 +138,20 @@ def _high_by(
         counts.groupby([*keys], observed=True)
         .agg(n=("count", "sum"), k=("high", "sum"))
         .reset_index()
+    )
+
+
+def pairs(order: Sequence[str], names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+    """Every unordered pair of ``order``, the earlier one first.
+
+    Examples
+    --------
+    >>> pairs(["x", "y", "z"]).values.tolist()
+    [['x', 'y'], ['x', 'z'], ['y', 'z']]
+    """
+    order = list(order)
+    return pd.DataFrame(
+        [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]], columns=list(names)
     )
 
 
@@ -141,19 +169,26 @@ def directional_gaps(
     pandas.DataFrame
         ``*by, a, b, n1, k1, p1 (A rating B), n2, k2, p2 (B rating A), diff, ci_low,
         ci_high, p, p_adj, correction, significant``.
+
+    Examples
+    --------
+    ASC staff trust GPs 30 of 40; GPs trust ASC 12 of 40:
+
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"profession": ["asc", "asc", "gp", "gp"], "question": "trust",
+    ...                        "item": ["gp", "gp", "asc", "asc"], "code": [3, 1, 3, 1],
+    ...                        "count": [30, 10, 12, 28]})
+    >>> t = directional_gaps(counts, load_codebook())
+    >>> t.query("a == 'asc' and b == 'gp'")[["p1", "p2", "diff"]].round(2).values.tolist()
+    [[0.75, 0.3, 0.45]]
     """
-    cells = _high_by(data, codebook, question, [*by, "profession", "item"])
+    cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     cells["profession"] = cells["profession"].astype(str)
     cells["item"] = cells["item"].astype(str)
-    ids = [p.id for p in codebook.professions]
-    pairs = pd.DataFrame(
-        [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]], columns=["a", "b"]
-    )
+    pa = pairs([p.id for p in codebook.professions])
     ab = cells.rename(columns={"profession": "a", "item": "b", "n": "n1", "k": "k1"})
     ba = cells.rename(columns={"profession": "b", "item": "a", "n": "n2", "k": "k2"})
-    merged = (
-        pairs.merge(ab, on=["a", "b"], how="left") if not by else ab.merge(pairs, on=["a", "b"])
-    )
+    merged = pa.merge(ab, on=["a", "b"], how="left") if not by else ab.merge(pa, on=["a", "b"])
     merged = merged.merge(ba, on=[*by, "a", "b"], how="left").fillna(
         {"n1": 0, "k1": 0, "n2": 0, "k2": 0}
     )
@@ -175,8 +210,18 @@ def in_out_group(
     -------
     pandas.DataFrame
         ``*by, target, n1, k1, p1 (in-group), n2, k2, p2 (out-group), diff, ...``.
+
+    Examples
+    --------
+    ASC staff trust ASC 30 of 40; GPs trust ASC 12 of 40:
+
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"profession": ["asc", "asc", "gp", "gp"], "question": "trust",
+    ...                        "item": "asc", "code": [3, 1, 3, 1], "count": [30, 10, 12, 28]})
+    >>> in_out_group(counts, load_codebook())[["target", "p1", "p2"]].values.tolist()
+    [['asc', 0.75, 0.3]]
     """
-    cells = _high_by(data, codebook, question, [*by, "profession", "item"])
+    cells = high_cells(data, codebook, question, [*by, "profession", "item"])
     own = cells["profession"].astype(str) == cells["item"].astype(str)
     cells = cells.assign(side=np.where(own, "in", "out"), target=cells["item"].astype(str))
     g = (
@@ -205,9 +250,17 @@ def between_raters(
     pandas.DataFrame
         ``*by, item, rater1, rater2, n1, k1, p1, n2, k2, p2, diff, ...``; corrected
         across the whole table within ``by``.
+
+    Examples
+    --------
+    >>> from hsc_research.instrument import load_codebook
+    >>> counts = pd.DataFrame({"role_level": ["manager"] * 2 + ["frontline"] * 2,
+    ...                        "question": "trust", "item": "asc", "code": [3, 1, 3, 1],
+    ...                        "count": [30, 10, 12, 28]})
+    >>> t = between_raters(counts, load_codebook(), "trust", rater="role_level")
+    >>> t[["rater1", "rater2", "diff"]].round(2).values.tolist()
+    [['manager', 'frontline', 0.45]]
     """
-    cells = _high_by(data, codebook, question, [*by, rater, "item"])
-    cells[rater] = cells[rater].astype(str)
     if rater not in data.columns:
         raise ValueError(
             f"rater field {rater!r} is not in the data; fields: "
@@ -215,6 +268,8 @@ def between_raters(
                 c for c in ("site", "wave", "group", "profession", "role_level") if c in data
             )
         )
+    cells = high_cells(data, codebook, question, [*by, rater, "item"])
+    cells[rater] = cells[rater].astype(str)
     if rater == "group":
         order = [g.id for g in codebook.groups]
     elif rater == "profession":
@@ -224,12 +279,11 @@ def between_raters(
         known = list(codebook.labels(rater)) if rater == "role_level" else []
         present = sorted(cells[rater].unique())
         order = [v for v in known if v in present] + [v for v in present if v not in known]
-    pairs = pd.DataFrame(
-        [(a, b) for i, a in enumerate(order) for b in order[i + 1 :]], columns=["rater1", "rater2"]
-    )
     left = cells.rename(columns={rater: "rater1", "n": "n1", "k": "k1"})
     right = cells.rename(columns={rater: "rater2", "n": "n2", "k": "k2"})
-    merged = left.merge(pairs, on="rater1").merge(right, on=[*by, "item", "rater2"])
+    merged = left.merge(pairs(order, ("rater1", "rater2")), on="rater1").merge(
+        right, on=[*by, "item", "rater2"]
+    )
     diff = diff_proportions(merged["k1"], merged["n1"], merged["k2"], merged["n2"])
     out = pd.concat(
         [merged[[*by, "item", "rater1", "rater2"]].reset_index(drop=True), diff], axis=1
@@ -253,7 +307,7 @@ def wave_change(
     pandas.DataFrame
         ``*by, item, n1, k1, p1 (wave_to), n2, k2, p2 (wave_from), diff, ...``.
     """
-    cells = _high_by(data, codebook, question, [*by, "wave", "item"])
+    cells = high_cells(data, codebook, question, [*by, "wave", "item"])
     later = (
         cells[cells["wave"] == wave_to].drop(columns="wave").rename(columns={"n": "n1", "k": "k1"})
     )

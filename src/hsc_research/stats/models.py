@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
+from hsc_research.config import MIN_CELL
 from hsc_research.errors import HscError
 
 
@@ -55,6 +59,98 @@ def _fit_to_mle(model: OrderedModel, outcome: str):
     return res
 
 
+@dataclass
+class OrdinalFit:
+    """A fitted proportional-odds model: the statsmodels result and a tidy table.
+
+    Attributes
+    ----------
+    result
+        The statsmodels ``OrderedResults`` (``.summary()``, ``.predict()``,
+        ``.llf``, ``.nobs`` ...), in statsmodels' own parametrisation: the first
+        threshold, then the logs of the increments between thresholds.
+    table
+        The tidy table (see :meth:`tidy`).
+    notes
+        What was left out for disclosure control (predictor levels below ``min_cell``).
+    """
+
+    result: Any
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def nobs(self) -> int:
+        """Number of answers the model was fitted on."""
+        return int(self.result.nobs)
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per coefficient and threshold (cut point).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``term, kind ("coefficient" / "threshold"), estimate, se, z, p, ci_low,
+            ci_high, odds_ratio, or_low, or_high``. Thresholds are the cut points
+            themselves (as R's ``polr`` and Stata's ``ologit`` report them), with
+            delta-method standard errors.
+
+        Examples
+        --------
+        >>> y = pd.Categorical(["low", "mid", "high", "mid", "low", "high"] * 5,
+        ...                    categories=["low", "mid", "high"], ordered=True)
+        >>> x = pd.Series(["a", "b"] * 15)
+        >>> fit = fit_ordinal(pd.DataFrame({"y": y, "x": x}), "y", ["x"], min_cell=None)
+        >>> fit.tidy()["term"].tolist()
+        ['x=b', 'low/mid', 'mid/high']
+        """
+        return self.table.copy()
+
+    def __repr__(self) -> str:
+        n_coef = int((self.table["kind"] == "coefficient").sum())
+        return (
+            f"<OrdinalFit: {n_coef} coefficients, {len(self.table) - n_coef} thresholds, "
+            f"{self.nobs:,} answers>"
+        )
+
+
+def threshold_cov(params: np.ndarray, cov: np.ndarray, n_coef: int) -> np.ndarray:
+    """Covariance of the cut points from statsmodels' threshold parametrisation.
+
+    statsmodels estimates ``theta = (c1, log(c2 - c1), log(c3 - c2), ...)``, so
+    ``c_j = c1 + sum_{i=2..j} exp(theta_i)``. By the delta method,
+    ``Cov(c) = J Cov(theta) J^T`` with ``J[j, 0] = 1`` and ``J[j, i] = exp(theta_i)``
+    for ``1 <= i <= j`` (0-based).
+
+    Parameters
+    ----------
+    params
+        All parameters: ``n_coef`` coefficients, then the threshold parameters.
+    cov
+        Their covariance matrix.
+    n_coef
+        Number of coefficients before the thresholds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Covariance matrix of the cut points.
+
+    Examples
+    --------
+    Two cut points 1 and 1 + e^0 = 2 with independent unit variances: the second
+    point's variance is 1 + e^0 * 1 * e^0 = 2, and the covariance is 1.
+
+    >>> threshold_cov(np.array([1.0, 0.0]), np.eye(2), 0).tolist()
+    [[1.0, 1.0], [1.0, 2.0]]
+    """
+    theta = np.asarray(params, dtype=float)[n_coef:]
+    k = len(theta)
+    jac = np.tril(np.ones((k, k))) * np.concatenate([[1.0], np.exp(theta[1:])])
+    sub = np.asarray(cov, dtype=float)[n_coef:, n_coef:]
+    return jac @ sub @ jac.T
+
+
 def fit_ordinal(
     frame: pd.DataFrame,
     outcome: str,
@@ -62,7 +158,8 @@ def fit_ordinal(
     reference: dict[str, str] | None = None,
     alpha: float = 0.05,
     numeric: Sequence[str] = (),
-) -> pd.DataFrame:
+    min_cell: int | None = MIN_CELL,
+) -> OrdinalFit:
     """Fit an ordered logit of ``outcome`` on categorical ``predictors``.
 
     Parameters
@@ -80,22 +177,48 @@ def fit_ordinal(
         1 - confidence level of the intervals.
     numeric
         Predictors to enter as numbers instead of categories.
+    min_cell
+        Disclosure control: a level of a categorical predictor with fewer answers gets
+        no coefficient of its own; its rows are left out and :attr:`OrdinalFit.notes`
+        says so. ``None`` keeps every level.
 
     Returns
     -------
-    pandas.DataFrame
-        ``term, kind ("coefficient" / "threshold"), estimate, se, z, p, ci_low,
-        ci_high, odds_ratio, or_low, or_high`` (odds ratios for coefficients only).
-        A positive coefficient means higher answers than the reference level.
+    OrdinalFit
+        ``.result`` (statsmodels) and ``.tidy()``: ``term, kind ("coefficient" /
+        "threshold"), estimate, se, z, p, ci_low, ci_high, odds_ratio, or_low,
+        or_high`` (odds ratios for coefficients only). A positive coefficient means
+        higher answers than the reference level.
 
     Raises
     ------
     ModelError
         A predictor with only one level, an outcome with fewer than two levels, or a
         model that does not converge.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=200)
+    >>> y = np.digitize(x + rng.logistic(size=200), [-1.0, 1.0])  # codes 0, 1, 2
+    >>> fit = fit_ordinal(pd.DataFrame({"y": y, "x": x}), "y", ["x"], numeric=["x"])
+    >>> fit.tidy()[["term", "kind"]].values.tolist()
+    [['x', 'coefficient'], ['0/1', 'threshold'], ['1/2', 'threshold']]
+    >>> bool(fit.tidy()["se"].notna().all())
+    True
     """
     reference = reference or {}
     data = frame[[outcome, *predictors]].dropna()
+    notes: list[str] = []
+    if min_cell is not None:
+        for pred in predictors:
+            if pred in numeric:
+                continue
+            sizes = data[pred].astype(str).value_counts()
+            small = sorted(sizes.index[sizes < min_cell])
+            if small:
+                data = data[~data[pred].astype(str).isin(small)]
+                notes.append(f"{pred} {', '.join(small)} left out (fewer than {min_cell} answers)")
     y = data[outcome]
     if isinstance(y.dtype, pd.CategoricalDtype):
         if not y.cat.ordered:
@@ -148,13 +271,19 @@ def fit_ordinal(
         }
     )
     # statsmodels estimates the first cut point and then log-increments; report the
-    # cut points themselves (as R's polr and Stata's ologit do), without intervals.
-    cuts = model.transform_threshold_params(res.params.to_numpy())[1:-1]
-    thr = out["kind"] == "threshold"
+    # cut points themselves (as R's polr and Stata's ologit do), with delta-method SEs.
+    params = res.params.to_numpy()
+    cuts = model.transform_threshold_params(params)[1:-1]
+    se = np.sqrt(np.diag(threshold_cov(params, np.asarray(res.cov_params()), n_coef)))
+    z = stats.norm.ppf(1 - alpha / 2)
+    thr = (out["kind"] == "threshold").to_numpy()
     out.loc[thr, "estimate"] = cuts
-    out.loc[thr & (out.index > n_coef), ["se", "z", "p", "ci_low", "ci_high"]] = np.nan
+    out.loc[thr, "se"] = se
+    out.loc[thr, "z"] = cuts / se
+    out.loc[thr, "p"] = 2 * stats.norm.sf(np.abs(cuts / se))
+    out.loc[thr, "ci_low"] = cuts - z * se
+    out.loc[thr, "ci_high"] = cuts + z * se
     coef = out["kind"] == "coefficient"
     for src, dst in (("estimate", "odds_ratio"), ("ci_low", "or_low"), ("ci_high", "or_high")):
         out[dst] = np.where(coef, np.exp(out[src]), np.nan)
-    out.attrs["nobs"] = int(res.nobs)
-    return out
+    return OrdinalFit(result=res, table=out, notes=notes)

@@ -160,17 +160,50 @@ def finish_t(
     """
     from scipy import stats as sps
 
+    diff, se = table["diff"].to_numpy(dtype=float), table["se"].to_numpy(dtype=float)
+    df = table["df"].to_numpy(dtype=float)
+
+    def t_interval(a):
+        with np.errstate(invalid="ignore"):
+            q = sps.t.ppf(1 - a / 2, df)
+        return diff - q * se, diff + q * se
+
+    tested = ~np.isnan(diff) & (se > 0) & ~np.isnan(df)
+    return family_intervals(table, t_interval, tested, correction, family, hidden, alpha)
+
+
+def family_intervals(
+    table: pd.DataFrame,
+    interval,
+    tested,
+    correction: str = "bonferroni",
+    family: Sequence[str] = (),
+    hidden=None,
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """The rule, for any interval: each tested row of a family of ``m`` gets
+    ``interval(a)`` at ``a = alpha / m`` (per row), ``significant`` when it excludes 0.
+
+    Parameters
+    ----------
+    table
+        One row per comparison.
+    interval
+        Function of the per-row alpha array returning ``(low, high)`` arrays.
+    tested
+        Boolean per row: the comparison has data.
+    correction, family, hidden, alpha
+        As :func:`hsc_research.stats.gaps.finish`.
+    """
     out = table.copy()
-    diff, se = out["diff"].to_numpy(dtype=float), out["se"].to_numpy(dtype=float)
-    tested = ~np.isnan(diff) & (se > 0) & ~np.isnan(out["df"].to_numpy(dtype=float))
+    tested = np.asarray(tested, dtype=bool)
     if hidden is not None:
         tested = tested & ~np.asarray(hidden, dtype=bool)
     m = family_sizes(out, family, tested)
     a = family_alpha(m, alpha, correction)
-    with np.errstate(invalid="ignore"):
-        q = sps.t.ppf(1 - a / 2, out["df"].to_numpy(dtype=float))
-    out["ci_low"] = np.where(tested, diff - q * se, np.nan)
-    out["ci_high"] = np.where(tested, diff + q * se, np.nan)
+    low, high = interval(a)
+    out["ci_low"] = np.where(tested, low, np.nan)
+    out["ci_high"] = np.where(tested, high, np.nan)
     out["ci_level"] = np.where(tested, 1 - a, np.nan)
     out["family_size"] = m
     out["correction"] = CORRECTIONS[correction]
