@@ -164,6 +164,12 @@ def _parser() -> argparse.ArgumentParser:
         help=f"disclosure threshold (default {MIN_CELL})",
     )
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument(
+        "--pdf",
+        action="store_true",
+        help="also write each report as reports/<name>.pdf through the system Chromium "
+        "(for board papers; needs the chromium package)",
+    )
     return p
 
 
@@ -318,12 +324,20 @@ def cmd_build(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         if reason := ensure_aggregates(paths, args.min_cell, args.codebook):
             print(f"aggregated in {time.perf_counter() - start:.1f}s ({reason})")
-        results = reports.build(paths, sites=args.sites, jobs=args.jobs, min_cell=args.min_cell,
-                                progress=not args.no_progress, lock=False)  # fmt: skip
+        pdf_error = None
+        try:
+            results = reports.build(paths, sites=args.sites, jobs=args.jobs,
+                                    min_cell=args.min_cell, progress=not args.no_progress,
+                                    lock=False, pdf=args.pdf)  # fmt: skip
+        except reports.PdfError as exc:  # the HTML reports were built: say so, then fail
+            results, pdf_error = exc.results, exc
     failed = [r for r in results if r.status != "ok"]
-    print(f"built {len(results) - len(failed)} of {len(results)} reports in {paths.reports}")
+    print(f"built {len(results) - len(failed)} of {len(results)} reports in {paths.reports}"
+          + (f" ({sum(bool(r.pdf) for r in results)} as PDF)" if args.pdf else ""))  # fmt: skip
     for r in failed:
         print(f"  FAILED {r.slug}: {r.error}", file=sys.stderr)
+    if pdf_error is not None:
+        raise pdf_error
     return 1 if failed else 0
 
 

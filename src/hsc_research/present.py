@@ -386,10 +386,15 @@ def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) ->
         body = (
             data.astype(object)
             .where(data.notna(), "suppressed")
+            # A named column axis (a pivot's) would add a header over empty row headers.
+            .rename_axis(columns=None)
             .to_html(index=False, escape=True, classes="report-table", border=0)
         )
+        # The scroll box takes keyboard focus so a keyboard user can scroll a wide table.
+        label = html.escape(f"Data for the figure: {caption or fig.alt_text}"[:120])
         table = (f'<details class="figure-data"><summary>Data for this figure</summary>'
-                 f'<div class="table-scroll">{body}</div></details>')  # fmt: skip
+                 f'<div class="table-scroll" tabindex="0" role="region" aria-label="{label}">'
+                 f'{body}</div></details>')  # fmt: skip
     return HTML(f'<figure class="report-figure"><img src="data:image/svg+xml;base64,{src}" '
                 f'alt="{html.escape(fig.alt_text)}" style="max-width:100%;height:auto">{cap}</figure>{table}')  # fmt: skip
 

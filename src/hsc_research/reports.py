@@ -14,6 +14,10 @@ together through temporary files (a full disk leaves the previous pair), and the
 removes every report that is not of the current aggregates. Stale reports are removed
 rather than moved aside: ``reports/`` is what gets published, and a report of a site
 that left the data (withdrawn, or misregistered) must not stay publishable.
+
+``build(pdf=True)`` then prints each report to PDF through the system Chromium
+(:func:`write_pdfs`); a PDF is kept only while it matches its HTML. The index sorts and
+filters with one inline script and no other resource (:func:`index_html`).
 """
 
 from __future__ import annotations
@@ -79,6 +83,7 @@ class ReportResult:
     html: str | None = None
     error: str | None = None
     parameters: dict = field(default_factory=dict)
+    pdf: str | None = None  # file name under reports/ when built with --pdf
 
 
 def plan_tasks(
@@ -306,6 +311,7 @@ def build(
     min_cell: int = MIN_CELL,
     progress: bool = True,
     lock: bool = True,
+    pdf: bool = False,
 ) -> list[ReportResult]:
     """Build every site report, the national report, the index and the manifest.
 
@@ -331,6 +337,8 @@ def build(
     lock
         Take the project's build lock (:func:`build_lock`); ``False`` when the caller
         holds it.
+    pdf
+        Also write each built report as ``reports/<name>.pdf`` (:func:`write_pdfs`).
 
     Returns
     -------
@@ -341,9 +349,13 @@ def build(
     HscError
         Aggregates missing, corrupt or stale; another build running; the index or
         manifest cannot be written (the previous ones are then left as they were).
+    PdfError
+        ``pdf`` asked for and Chromium (or Playwright) missing, or a PDF could not be
+        written; the HTML reports, the index and the manifest are built all the same
+        (the error carries the results).
     """
     with build_lock(paths) if lock else contextlib.nullcontext():
-        return _build(paths, sites, jobs, min_cell, progress)
+        return _build(paths, sites, jobs, min_cell, progress, pdf)
 
 
 def _verified_meta(paths: Paths, min_cell: int) -> dict:
@@ -361,8 +373,9 @@ def _verified_meta(paths: Paths, min_cell: int) -> dict:
 
 
 def _build(
-    paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool
-) -> list[ReportResult]:
+    paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool,
+    pdf: bool = False,
+) -> list[ReportResult]:  # fmt: skip
     from tqdm import tqdm
 
     meta = _verified_meta(paths, min_cell)
@@ -419,6 +432,7 @@ def _build(
         results += _carried(paths.reports, aggregates_sha, others)
     order = {t.slug: i for i, t in enumerate(current)}
     results.sort(key=lambda r: order[r.slug])
+    pdf_error = write_pdfs(paths.reports, results, max(meta["waves"])) if pdf else None
     manifest = {
         "package": "hsc-research",
         "version": __version__,
@@ -429,7 +443,7 @@ def _build(
         "packages": package_versions(),
         "input_sha256": meta["input_sha256"],
         "aggregates_sha256": aggregates_sha,
-        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell},
+        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell, "pdf": pdf},
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
@@ -441,7 +455,10 @@ def _build(
             "index.html": index_html(results, manifest, headers, cells),
         },
     )
-    _prune(paths.reports, {r.slug for r in results if r.status == "ok"})
+    _prune(paths.reports, {r.slug for r in results if r.status == "ok"},
+           {r.pdf for r in results if r.pdf})  # fmt: skip
+    if pdf_error:
+        raise PdfError(pdf_error, results)
     return results
 
 
@@ -457,25 +474,29 @@ def _carried(out_dir: Path, aggregates_sha: str, tasks: list[ReportTask]) -> lis
                    for r in previous["reports"]}  # fmt: skip
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return []  # no usable manifest: nothing can be shown to be current
-    return [
+    carried = [
         earlier[t.slug]
         for t in tasks
         if t.slug in earlier
         and earlier[t.slug].status == "ok"
         and (out_dir / f"{t.slug}.html").is_file()
     ]
+    for r in carried:  # a PDF is listed only while it is there
+        if r.pdf and not (out_dir / r.pdf).is_file():
+            r.pdf = None
+    return carried
 
 
-def _prune(out_dir: Path, keep: set[str]) -> None:
+def _prune(out_dir: Path, keep: set[str], keep_pdfs: set[str] = frozenset()) -> None:
     """Remove reports that are not of the current aggregates (sites no longer in the
-    data, reports that failed this time) and temporary files of interrupted builds."""
+    data, reports that failed this time), PDFs this build did not write or carry (they
+    would no longer match their HTML) and temporary files of interrupted builds."""
     for path in out_dir.iterdir():
-        report = path.suffix == ".html" and (
-            path.name.startswith("site-") or path.name == "national.html"
+        report = path.suffix in (".html", ".pdf") and (
+            path.name.startswith("site-") or path.stem == "national"
         )
-        if (report and path.stem not in keep) or (
-            path.name.startswith(".") and path.name.endswith(".tmp")
-        ):
+        stale = path.stem not in keep if path.suffix == ".html" else path.name not in keep_pdfs
+        if (report and stale) or (path.name.startswith(".") and path.name.endswith(".tmp")):
             with contextlib.suppress(OSError):
                 path.unlink()
 
@@ -515,6 +536,153 @@ def _publish(out_dir: Path, files: dict[str, str]) -> None:
                 tmp.unlink(missing_ok=True)
 
 
+# ----------------------------------------------------------------------------- PDF
+
+#: Chromium flags for printing: nothing is fetched or synced, no GPU is needed.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run")  # fmt: skip
+
+
+class PdfError(HscError):
+    """PDFs could not be written; the HTML reports, index and manifest were."""
+
+    def __init__(self, message: str, results: list[ReportResult]) -> None:
+        super().__init__(message)
+        self.results = results
+
+
+def find_chromium() -> str | None:
+    """Path of the system Chromium (``HSC_CHROMIUM`` overrides), or ``None``."""
+    given = os.environ.get("HSC_CHROMIUM")
+    if given:
+        return given if os.access(given, os.X_OK) else None
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def pdf_unavailable() -> str | None:
+    """Why PDFs cannot be written here (one line naming what to install), or ``None``."""
+    if find_chromium() is None:
+        return ("--pdf needs the system Chromium, which is not installed: install it "
+                "(Debian/Ubuntu: apt-get install chromium) or set HSC_CHROMIUM to its path; "
+                "the HTML reports were built")  # fmt: skip
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return ("--pdf needs the Python package playwright, which is not installed: run "
+                "`pip install playwright` (no browser download needed); the HTML reports were built")  # fmt: skip
+    return None
+
+
+def footer_html(name: str, wave: int | str) -> str:
+    """Running footer of every PDF page: report name, survey wave, page n of m.
+
+    Chromium fills the ``pageNumber`` and ``totalPages`` spans; the name comes from the
+    data, so it is escaped.
+
+    Examples
+    --------
+    >>> "A &amp; B &lt;i&gt;" in footer_html("A & B <i>", 2019)
+    True
+    """
+    return (
+        '<div style="font-size:9pt;font-family:sans-serif;width:100%;margin:0 12mm;'
+        'display:flex;justify-content:space-between;color:#222">'
+        f"<span>{html.escape(str(name))}, HSC interface survey, {html.escape(str(wave))} wave</span>"
+        '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
+    )
+
+
+def write_pdfs(out_dir: Path, results: list[ReportResult], wave: int) -> str | None:
+    """Write each built report in ``results`` as ``<slug>.pdf`` beside its HTML.
+
+    One headless system Chromium (fresh profile, every request that is not a local file
+    refused) prints every report with the reports' print styles: sections start on a new
+    page, figures and tables are not split, and each page has a running footer
+    (:func:`footer_html`). Each PDF is written under a temporary name and renamed.
+    Sets ``pdf`` on each result whose PDF was written.
+
+    Parameters
+    ----------
+    out_dir
+        The ``reports/`` folder holding the HTML reports.
+    results
+        Reports of this build; those with status "ok" are printed.
+    wave
+        Survey wave the reports describe (shown in the footer).
+
+    Returns
+    -------
+    str or None
+        ``None`` when every PDF was written, else a one-line error naming what to install
+        or which PDF failed.
+    """
+    if reason := pdf_unavailable():
+        return reason
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    failures = []
+    try:
+        with sync_playwright() as pw:
+            # launch() gives each run a fresh temporary profile, removed on close.
+            browser = pw.chromium.launch(executable_path=find_chromium(), headless=True,
+                                         args=list(CHROMIUM_FLAGS))  # fmt: skip
+            try:
+                context = browser.new_context(offline=True)
+                context.route("**/*", _local_only)
+                for r in results:
+                    if r.status != "ok" or not r.html:
+                        continue
+                    r.pdf = None
+                    target = out_dir / f"{r.slug}.pdf"
+                    try:
+                        _print_pdf(context, out_dir / r.html, target, footer_html(r.name, wave))
+                        r.pdf = target.name
+                    except (PlaywrightError, OSError) as exc:
+                        failures.append(f"{target}: {_error_line(exc)}")
+            finally:
+                browser.close()
+    except PlaywrightError as exc:  # Chromium would not start
+        return (f"--pdf: Chromium ({find_chromium()}) did not start ({_error_line(exc)}); "
+                "reinstall it or set HSC_CHROMIUM to a working Chromium; the HTML reports were built")  # fmt: skip
+    if failures:
+        more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+        return f"{failures[0]}{more}; the HTML reports were built, run the build again"
+    return None
+
+
+def _local_only(route) -> None:
+    """Reports are self-contained: anything but a local file or inline data is refused."""
+    if route.request.url.startswith(("file:", "data:")):
+        route.continue_()
+    else:
+        route.abort()
+
+
+def _print_pdf(context, source: Path, target: Path, footer: str) -> None:
+    page = context.new_page()
+    try:
+        page.goto(source.as_uri(), wait_until="load")
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+        try:
+            page.pdf(
+                path=tmp, format="A4", print_background=True, display_header_footer=True,
+                header_template="<span></span>", footer_template=footer,
+                margin={"top": "15mm", "bottom": "18mm", "left": "12mm", "right": "12mm"},
+                outline=True, tagged=True,
+            )  # fmt: skip
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    finally:
+        page.close()
+
+
+# ----------------------------------------------------------------------------- index
+
 #: Headline indicators shown for every report on the index page.
 INDEX_INDICATORS = ("trust_hospital_in_asc", "trust_asc_in_hospital_discharge", "rel_discharge_asc_strong",
                     "wp_free_up_beds")  # fmt: skip
@@ -522,11 +690,22 @@ INDEX_INDICATORS = ("trust_hospital_in_asc", "trust_asc_in_hospital_discharge", 
 
 def headline_cells(
     aggregates_dir: Path, tasks: list[ReportTask], min_cell: int
-) -> tuple[list[str], dict[str, list[str]]]:
-    """Latest-wave estimates of :data:`INDEX_INDICATORS` per report, as display text."""
+) -> tuple[list[str], dict[str, list[tuple[str, float | None]]]]:
+    """Latest-wave estimates of :data:`INDEX_INDICATORS` per report.
+
+    Returns
+    -------
+    headers : list of str
+        The indicators' labels.
+    cells : dict
+        Per report slug, one ``(text, sort value)`` per indicator: the estimate as the
+        reports print it (:func:`hsc_research.formatting.pct`, half away from zero) and
+        in percent for sorting; ``(suppressed text, None)`` when not published.
+    """
     import pandas as pd
 
     from hsc_research.aggregate import NATIONAL
+    from hsc_research.formatting import pct
     from hsc_research.stats.disclosure import suppressed_text
 
     ind = pd.read_parquet(aggregates_dir / "indicators.parquet")
@@ -538,52 +717,177 @@ def headline_cells(
     for t in tasks:
         scope = t.parameters.get("site", NATIONAL)
         cells[t.slug] = [
-            suppressed_text(min_cell)
+            (suppressed_text(min_cell), None)
             if pd.isna(v := est.get((scope, i), float("nan")))
-            else f"{100 * v:.0f}%"
+            else (pct(v), 100 * float(v))
             for i in INDEX_INDICATORS
         ]
     return headers, cells
 
 
+#: The index's only script: sort by any column, filter by report name. It reads the
+#: table already in the page (which is complete without it) and writes text only
+#: through textContent, so nothing from the data is ever parsed as HTML.
+INDEX_SCRIPT = """
+(function () {
+  "use strict";
+  var table = document.getElementById("reports");
+  if (!table || !table.tBodies.length) { return; }
+  var body = table.tBodies[0];
+  var heads = table.tHead.rows[0].cells;
+  var rows = Array.prototype.slice.call(body.rows);
+  var status = document.getElementById("index-status");
+  function announce() {
+    var shown = rows.filter(function (r) { return !r.hidden; }).length;
+    status.textContent = shown + " of " + rows.length + " reports shown";
+  }
+  function key(row, i, numeric) {
+    var cell = row.cells[i];
+    if (numeric) {
+      var v = cell.getAttribute("data-sort");
+      return v === null || v === "" ? null : parseFloat(v);
+    }
+    return cell.textContent.trim().toLowerCase();
+  }
+  function sortBy(i) {
+    var th = heads[i];
+    var numeric = th.getAttribute("data-type") === "number";
+    var dir = th.getAttribute("aria-sort") === "ascending" ? "descending" : "ascending";
+    for (var j = 0; j < heads.length; j++) {
+      heads[j].removeAttribute("aria-sort");
+      heads[j].querySelector(".sort-mark").textContent = "";
+    }
+    th.setAttribute("aria-sort", dir);
+    th.querySelector(".sort-mark").textContent = dir === "ascending" ? " \\u25b2" : " \\u25bc";
+    var sign = dir === "ascending" ? 1 : -1;
+    var order = rows.map(function (r, n) { return [key(r, i, numeric), n, r]; });
+    order.sort(function (a, b) {
+      if (a[0] === null || b[0] === null) {  // unpublished values last, either way
+        return a[0] === b[0] ? a[1] - b[1] : (a[0] === null ? 1 : -1);
+      }
+      var c = numeric ? a[0] - b[0] : a[0].localeCompare(b[0]);
+      return c ? sign * c : a[1] - b[1];
+    });
+    order.forEach(function (o) { body.appendChild(o[2]); });
+    announce();
+  }
+  Array.prototype.forEach.call(heads, function (th, i) {
+    var button = document.createElement("button");
+    button.type = "button";
+    while (th.firstChild) { button.appendChild(th.firstChild); }
+    var mark = document.createElement("span");
+    mark.className = "sort-mark";
+    mark.setAttribute("aria-hidden", "true");
+    button.appendChild(mark);
+    button.addEventListener("click", function () { sortBy(i); });
+    th.appendChild(button);
+  });
+  var input = document.getElementById("report-filter");
+  input.addEventListener("input", function () {
+    var q = input.value.trim().toLowerCase();
+    rows.forEach(function (r) {
+      r.hidden = q !== "" && r.cells[0].textContent.toLowerCase().indexOf(q) < 0;
+    });
+    announce();
+  });
+  document.getElementById("index-controls").hidden = false;
+  announce();
+})();
+"""
+
+INDEX_CSS = """
+body { font-family: sans-serif; color: #1a1a1a; background: #fff; max-width: 72rem;
+       margin: 2rem auto; padding: 0 1rem; line-height: 1.4; }
+a { color: #0b57d0; }
+table { border-collapse: collapse; }
+caption { text-align: left; font-weight: bold; padding: 0.3rem 0; }
+td, th { border: 1px solid #767676; padding: 0.3rem 0.7rem; vertical-align: top; }
+td.num { text-align: right; }
+th { text-align: left; }
+th button { font: inherit; font-weight: bold; color: inherit; background: none; border: 0;
+            padding: 0; cursor: pointer; text-align: left; text-decoration: underline dotted; }
+th button:focus-visible, input:focus-visible, .table-scroll:focus-visible { outline: 2px solid #0b57d0; outline-offset: 2px; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden;
+                   clip: rect(0 0 0 0); clip-path: inset(50%); white-space: nowrap; }
+#index-controls { margin: 1rem 0; }
+#index-controls input { font: inherit; padding: 0.2rem 0.4rem; margin-left: 0.5rem; }
+"""
+
+
+def _csp(script: str) -> str:
+    """A content security policy that lets the page load nothing from anywhere: only its
+    own inline style and this exact inline script run."""
+    import base64
+    import hashlib
+
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    return (f"default-src 'none'; script-src 'sha256-{digest}'; style-src 'unsafe-inline'; "
+            "img-src data:; base-uri 'none'; form-action 'none'")  # fmt: skip
+
+
+def _sort_attr(key: float | None) -> str:
+    """Right-aligned number cell with its value for sorting (none when unpublished)."""
+    return ' class="num"' if key is None else f' class="num" data-sort="{key:.6f}"'
+
+
 def index_html(
     results: list[ReportResult], manifest: dict, headers: list[str] | None = None,
-    cells: dict[str, list[str]] | None = None,
+    cells: dict[str, list[tuple[str, float | None]]] | None = None,
 ) -> str:  # fmt: skip
-    """The index page: every report with its status and headline indicators (all text
-    escaped)."""
+    """The index page: every report with its status, headline indicators and PDF.
+
+    The table is complete without JavaScript; a small inline script (no file, nothing
+    fetched: the page's security policy allows nothing else) makes every column header
+    a sort button (``aria-sort``) and adds a filter by report name. Everything from the
+    data is escaped.
+    """
     headers, cells = headers or [], cells or {}
+    esc = html.escape
+    any_pdf = any(r.pdf for r in results)
     rows = []
     for r in results:
-        name = html.escape(r.name)
-        link = f'<a href="{html.escape(r.html)}">{name}</a>' if r.html else name
-        status = "built" if r.status == "ok" else f"FAILED: {html.escape(r.error or '')}"
+        name = esc(r.name)
+        link = f'<a href="{esc(r.html)}">{name}</a>' if r.html else name
+        status = "built" if r.status == "ok" else f"FAILED: {esc(r.error or '')}"
         values = "".join(
-            f"<td>{html.escape(v)}</td>" for v in cells.get(r.slug, [""] * len(headers))
+            f"<td{_sort_attr(key)}>{esc(text)}</td>"
+            for text, key in cells.get(r.slug, [("", None)] * len(headers))
         )
+        pdf = ""
+        if any_pdf:
+            pdf = (f'<td><a href="{esc(r.pdf)}">PDF<span class="visually-hidden"> of {name}</span></a></td>'
+                   if r.pdf else "<td>none</td>")  # fmt: skip
         rows.append(
-            f"<tr><td>{link}</td><td>{r.kind}</td><td>{status}</td>{values}<td>{r.seconds:.1f}</td></tr>"
+            f"<tr><td>{link}</td><td>{esc(r.kind)}</td><td>{status}</td>{values}{pdf}"
+            f'<td class="num" data-sort="{r.seconds:.2f}">{r.seconds:.1f}</td></tr>'
         )
-    head_cells = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    head_cells = "".join(f'<th scope="col" data-type="number">{esc(h)}</th>' for h in headers)
+    pdf_head = '<th scope="col">PDF</th>' if any_pdf else ""
     failed = sum(r.status != "ok" for r in results)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_csp(INDEX_SCRIPT)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>HSC interface survey: reports</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #bbb; padding: 0.3rem 0.7rem; }}
-</style></head>
+<style>{INDEX_CSS}</style></head>
 <body><main>
 <h1>HSC interface survey: findings reports</h1>
-<p>{len(results) - failed} of {len(results)} reports built
-{f"<strong>({failed} failed)</strong>" if failed else ""}.
-Input data SHA-256 <code>{manifest["input_sha256"][:16]}</code>, hsc-research {html.escape(manifest["version"])},
-built {html.escape(manifest["started_utc"])}. Details in <a href="manifest.json">manifest.json</a>.</p>
-<p>Indicator columns: latest wave, % of substantive answers.</p>
-<table><thead><tr><th>Report</th><th>Kind</th><th>Status</th>{head_cells}<th>Seconds</th></tr></thead>
+<p>{len(results) - failed} of {len(results)} reports built{f" <strong>({failed} failed)</strong>" if failed else ""}.
+Input data SHA-256 <code>{esc(str(manifest["input_sha256"])[:16])}</code>, hsc-research {esc(manifest["version"])},
+built {esc(manifest["started_utc"])}. Details in <a href="manifest.json">manifest.json</a>.</p>
+<p>Indicator columns: latest wave, % of substantive answers. Select a column heading to sort
+by it; select it again to reverse the order.</p>
+<div id="index-controls" hidden><label for="report-filter">Filter reports by name</label>
+<input type="search" id="report-filter" autocomplete="off">
+<p id="index-status" role="status" aria-live="polite"></p></div>
+<div class="table-scroll" tabindex="0" role="region" aria-label="Reports and headline indicators">
+<table id="reports"><caption>Reports and headline indicators</caption>
+<thead><tr><th scope="col">Report</th><th scope="col">Kind</th><th scope="col">Status</th>{head_cells}{pdf_head}<th scope="col" data-type="number">Seconds</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
-</tbody></table>
-</main></body></html>
+</tbody></table></div>
+</main>
+<script>{INDEX_SCRIPT}</script>
+</body></html>
 """
