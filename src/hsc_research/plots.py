@@ -68,7 +68,9 @@ def plain_text(draw):
 
 def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
-    fig.tight_layout()
+    # Leave room at the bottom for a figure-level legend (inches to a figure fraction).
+    bottom = getattr(fig, "legend_height", 0.0) / fig.get_figheight()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     return fig
 
 
@@ -180,15 +182,12 @@ def diverging_bars(
     ax.set_xlabel("% of substantive answers (low end left of 0, high end right)")
     ax.set_title(title)
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[i]) for i in range(len(levels))]
-    ax.legend(
-        handles,
-        levels,
-        ncol=len(levels),
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.18 if len(rows) > 3 else -0.35),
-        fontsize=11,
-        frameon=False,
-    )
+    # A figure-level legend below the axes, inside the figure: an axes legend placed
+    # below the axes was cut off at the figure's edge.
+    legend_rows = 1 if len(levels) <= 5 else 2
+    fig.legend(handles, levels, ncol=-(-len(levels) // legend_rows), loc="lower center",
+               fontsize=11, frameon=False)  # fmt: skip
+    fig.legend_height = 0.35 * legend_rows + 0.1
     alt = f"{title}. Diverging bars ({', '.join(levels)}) for {len(rows)} groups: " + "; ".join(
         f"{r}: {_pct(wide.loc[r, high_levels].sum(min_count=1)) if r in wide.index else 'suppressed'} at the high end"
         for r in rows
