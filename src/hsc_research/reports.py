@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import html
 import json
 import multiprocessing
@@ -128,40 +129,75 @@ def _add_toc(body: str) -> str:
 
 def export_html(nb, title: str) -> str:
     """HTML of an executed notebook: code and prompts hidden, nothing fetched online."""
+    nb.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(nb)
+    return _add_toc(body)
+
+
+@functools.cache
+def _exporter():
+    """One exporter per process: loading its templates costs more than using it."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="report",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
-    return _add_toc(body)
+
+
+#: Papermill engine of the reports: a warm kernel per worker (:mod:`hsc_research.engine`).
+#: ``None`` is papermill's own engine, a fresh kernel per report.
+ENGINE: str | None = "hsc-warm"
+
+
+def _execute(task: ReportTask, executed: Path):
+    """Run the task's notebook with :data:`ENGINE`; a kernel that dies is replaced by a
+    fresh one and the report tried once more."""
+    import papermill as pm
+    from nbclient.exceptions import DeadKernelError
+
+    from hsc_research import engine
+
+    if ENGINE == engine.ENGINE_NAME:
+        engine.register()
+    run = functools.partial(
+        pm.execute_notebook,
+        str(task.notebook),
+        str(executed),
+        parameters=task.parameters,
+        kernel_name="python3",
+        engine_name=ENGINE,
+        progress_bar=False,
+        log_output=False,
+        # One write at the end instead of after every cell: the executed notebook
+        # is a by-product, and each write costs the worker CPU the kernels need.
+        request_save_on_cell_execute=False,
+        cwd=str(task.notebook.parent),
+    )
+    try:
+        return run()
+    except DeadKernelError:
+        engine.discard_warm_kernel()
+        try:
+            return run()
+        except DeadKernelError:
+            engine.discard_warm_kernel()
+            raise HscError(
+                "the report's kernel died, also when tried again in a fresh kernel (out of "
+                f"memory, or the notebook stops its process); see {executed.name}"
+            ) from None
 
 
 def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     """Execute one notebook and write its HTML (runs in a worker process)."""
-    import papermill as pm
-
     start = time.perf_counter()
     target = out_dir / f"{task.slug}.html"
     executed = work_dir / f"{task.slug}.ipynb"
     try:
-        nb = pm.execute_notebook(
-            str(task.notebook),
-            str(executed),
-            parameters=task.parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            # One write at the end instead of after every cell: the executed notebook
-            # is a by-product, and each write costs the worker CPU the kernels need.
-            request_save_on_cell_execute=False,
-            cwd=str(task.notebook.parent),
-        )
+        nb = _execute(task, executed)
         page = export_html(nb, f"{task.name}: HSC interface survey findings")
         _write_report(target, page)
         status, error = "ok", None
@@ -204,9 +240,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _init_worker(work_dir: Path, parent: int) -> None:
-    """Pool initializer: die with the build, and quiet the kernels."""
+    """Pool initializer: die with the build, and quiet the kernels (which draw without
+    a screen: matplotlib's backend comes from their environment)."""
     _die_with_parent(parent)
     _quiet_kernels(work_dir)
+    os.environ["MPLBACKEND"] = "Agg"
 
 
 def _die_with_parent(parent: int) -> None:
