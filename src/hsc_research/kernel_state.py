@@ -94,7 +94,10 @@ def reset_kernel_state(cwd: str) -> None:
 
 
 def _reset_code(cwd: str) -> str:
+    # Into the next report's folder first: %reset records the working folder, and the
+    # previous report's folder may be gone (a cluster worker's temporary folder).
     return (
+        f'__import__("os").chdir({cwd!r})\n'
         'get_ipython().run_line_magic("reset", "-f")\n'
         f'__import__("hsc_research.kernel_state").kernel_state.reset_kernel_state({cwd!r})\n'
     )

@@ -344,6 +344,8 @@ def build(
     min_cell: int = MIN_CELL,
     progress: bool = True,
     lock: bool = True,
+    scheduler: str | None = None,
+    worker_aggregates: str | None = None,
 ) -> list[ReportResult]:
     """Build every site report, the national report, the index and the manifest.
 
@@ -369,6 +371,13 @@ def build(
     lock
         Take the project's build lock (:func:`build_lock`); ``False`` when the caller
         holds it.
+    scheduler
+        ``None``: a pool of ``jobs`` worker processes here. A dask.distributed scheduler
+        address (``tcp://host:8786``), or ``"local"`` for a new ``LocalCluster`` of
+        ``jobs`` workers: the reports are built on its workers (:mod:`hsc_research.cluster`).
+    worker_aggregates
+        With ``scheduler``: the aggregates folder as the workers see it (a shared
+        path); ``None`` sends the aggregates to the workers.
 
     Returns
     -------
@@ -381,7 +390,7 @@ def build(
         manifest cannot be written (the previous ones are then left as they were).
     """
     with build_lock(paths) if lock else contextlib.nullcontext():
-        return _build(paths, sites, jobs, min_cell, progress)
+        return _build(paths, sites, jobs, min_cell, progress, scheduler, worker_aggregates)
 
 
 def _verified_meta(paths: Paths, min_cell: int) -> dict:
@@ -399,8 +408,9 @@ def _verified_meta(paths: Paths, min_cell: int) -> dict:
 
 
 def _build(
-    paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool
-) -> list[ReportResult]:
+    paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool,
+    scheduler: str | None = None, worker_aggregates: str | None = None,
+) -> list[ReportResult]:  # fmt: skip
     from tqdm import tqdm
 
     meta = _verified_meta(paths, min_cell)
@@ -429,28 +439,22 @@ def _build(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results: list[ReportResult] = []
-    # fork: workers start from this process (their parent, for _die_with_parent).
-    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker,
-        initargs=(work_dir, os.getpid()),
-    ) as pool:  # fmt: skip
-        futures = {pool.submit(run_task, t, paths.reports, work_dir): t for t in tasks}
-        bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
-        for fut in as_completed(futures):
-            try:
-                res = fut.result()
-            except Exception as exc:  # the worker itself died (killed, out of memory)
-                t = futures[fut]
-                res = ReportResult(t.name, t.slug, t.kind, "failed", 0.0,
-                                   error=_error_line(exc), parameters=t.parameters)  # fmt: skip
-            results.append(res)
-            bar.write(
-                f"  {res.status:6s} {res.seconds:6.1f}s  {res.slug}"
-                + (f"  {res.error}" if res.error else "")
-            )
-            bar.update()
-        bar.close()
+    if scheduler is None:
+        completed = _fan_out_local(tasks, paths.reports, work_dir, jobs)
+    else:
+        from hsc_research import cluster
+
+        completed = cluster.fan_out(tasks, paths.reports, work_dir, paths.aggregates,
+                                    aggregates_sha, scheduler, jobs, worker_aggregates)  # fmt: skip
+    bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
+    for res in completed:
+        results.append(res)
+        bar.write(
+            f"  {res.status:6s} {res.seconds:6.1f}s  {res.slug}"
+            + (f"  {res.error}" if res.error else "")
+        )
+        bar.update()
+    bar.close()
     if sites:
         rebuilt = {r.slug for r in results}
         others = [t for t in current if t.slug not in rebuilt]
@@ -467,7 +471,12 @@ def _build(
         "packages": package_versions(),
         "input_sha256": meta["input_sha256"],
         "aggregates_sha256": aggregates_sha,
-        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell},
+        "parameters": {
+            "sites": sites,
+            "jobs": jobs,
+            "min_cell": min_cell,
+            "scheduler": scheduler,
+        },  # fmt: skip
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
@@ -481,6 +490,27 @@ def _build(
     )
     _prune(paths.reports, {r.slug for r in results if r.status == "ok"})
     return results
+
+
+def _fan_out_local(
+    tasks: list[ReportTask], out_dir: Path, work_dir: Path, jobs: int
+) -> Iterator[ReportResult]:
+    """Run ``tasks`` in a pool of worker processes of this build; yield each result as
+    it completes."""
+    # fork: workers start from this process (their parent, for _die_with_parent).
+    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_init_worker,
+        initargs=(work_dir, os.getpid()),
+    ) as pool:  # fmt: skip
+        futures = {pool.submit(run_task, t, out_dir, work_dir): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                t = futures[fut]
+                yield ReportResult(t.name, t.slug, t.kind, "failed", 0.0,
+                                   error=_error_line(exc), parameters=t.parameters)  # fmt: skip
 
 
 def _carried(out_dir: Path, aggregates_sha: str, tasks: list[ReportTask]) -> list[ReportResult]:
