@@ -281,7 +281,8 @@ def aggregate(
         (pub["question"] == "admission_factors") & (pub["rater"] == "all") & ~pub["suppressed"]
     ]
     out["tag_share"] = frequency.top_k_tag_share(adm_all, TOP_K, by=["scope", "wave"])
-    tc = _both(lambda by: frequency.tag_comparison(responses, codebook, "admission_factors", by=by))
+    adm = _answers_to(responses, "admission_factors")
+    tc = _both(lambda by: frequency.tag_comparison(adm, codebook, "admission_factors", by=by))
     out["tag_comparison"] = suppress_estimates(
         tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
     )
@@ -335,6 +336,30 @@ def aggregate(
     return out
 
 
+def _answers_to(responses: pd.DataFrame, question: str) -> pd.DataFrame:
+    """The valid answers to ``question``, with the columns a respondent-level statistic
+    needs: filtering tens of millions of rows once, on few columns, instead of copying
+    every column for each scope."""
+    keep = ((responses["question"] == question) & (responses["status"] == "valid")).to_numpy()
+    cols = [c for c in responses.columns if c not in ("label", "target")]
+    return responses.loc[keep, cols]
+
+
+def _role_level_counts(responses: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Indicator counts by site, wave and role level ("not stated" for a missing one).
+
+    The answers are counted once by role level as it is (missing included), and the
+    missing level renamed in the counts: the same numbers as renaming it in every
+    answer first, without copying the responses."""
+    counts = answer_counts(responses, ["site", "wave", "role_level", "profession"])
+    rl = counts["role_level"]
+    if NOT_STATED not in rl.cat.categories:
+        rl = rl.cat.add_categories(NOT_STATED)
+    counts["role_level"] = rl.fillna(NOT_STATED)
+    by_role = compare.indicator_counts(counts, codebook, by=["site", "wave", "role_level"])
+    return by_role.astype({"site": str, "role_level": str})
+
+
 #: Role-level comparisons the reports show: each against frontline staff.
 ROLE_COMPARISONS = (("senior_leader", "frontline"), ("manager", "frontline"))
 NOT_STATED = "not_stated"
@@ -361,12 +386,7 @@ def _role_levels(
         role1, role2`` and the difference columns (role1 minus role2), one family per
         scope and wave (every comparison of the table).
     """
-    rl = responses["role_level"]
-    if NOT_STATED not in rl.cat.categories:
-        rl = rl.cat.add_categories(NOT_STATED)
-    r = responses.assign(role_level=rl.fillna(NOT_STATED))
-    by_role = compare.indicator_counts(r, codebook, by=["site", "wave", "role_level"])
-    by_role = by_role.astype({"site": str, "role_level": str})
+    by_role = _role_level_counts(responses, codebook)
     nat = by_role.groupby(["wave", "indicator", "role_level"], observed=True)[["n", "k"]].sum()
     nat = nat.reset_index().assign(site=NATIONAL)
     t = pd.concat([by_role, nat], ignore_index=True).rename(columns={"site": "scope"})
