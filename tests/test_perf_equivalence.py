@@ -14,7 +14,7 @@ import pytest
 from hsc_research import aggregate, clean, synth
 from hsc_research.clean import INVALID, STATUS_DTYPE, S, read_tables, write_tables
 from hsc_research.mapping import read_mapped
-from hsc_research.stats import compare
+from hsc_research.stats import compare, counts
 
 REAL_TO_PARQUET = pd.DataFrame.to_parquet
 
@@ -83,7 +83,21 @@ def reference_role_level_counts(responses, codebook):
     return by_role.astype({"site": str, "role_level": str})
 
 
+def reference_sum_counts(data, keys):
+    """stats.counts.answer_counts on a counts table before issue 14."""
+    return data.groupby(keys, observed=True, sort=False)["count"].sum().reset_index()
+
+
+def reference_answer_cubes(responses, codebook):
+    """Before issue 14: the cube counted from the responses, and the role-level counts
+    computed from the responses themselves (reference_role_level_counts)."""
+    cube = counts.answer_counts(responses, ["site", "wave", "profession"])
+    return counts.with_group(cube, codebook), responses
+
+
 REFERENCE = {
+    (aggregate, "_answer_cubes"): reference_answer_cubes,
+    (counts, "_sum_encoded"): reference_sum_counts,
     (aggregate, "_answers_to"): reference_answers_to,
     (aggregate, "_role_level_counts"): reference_role_level_counts,
     (clean, "_long_responses"): reference_long_responses,
@@ -137,3 +151,23 @@ def test_written_responses_read_back_as_written(both, tmp_path):
     write_tables(new, tmp_path)
     back = read_tables(tmp_path)
     pd.testing.assert_frame_equal(back.responses, new.responses, check_exact=True)
+
+
+def test_counts_table_sums_like_pandas_groupby():
+    """Groups in order of first appearance, a missing key left out, dtypes kept."""
+    dtype = pd.CategoricalDtype(["a", "b", "c"])
+    table = pd.DataFrame({
+        "site": pd.Categorical(["b", "a", "b", None, "a"], dtype=dtype),
+        "wave": np.array([2019, 2014, 2019, 2019, 2014], dtype=np.int16),
+        "question": pd.Categorical(["q"] * 5), "item": pd.Categorical(["i"] * 5),
+        "code": np.array([2, 1, 2, 2, 3], dtype=np.int8),
+        "count": np.array([3, 4, 5, 7, 1], dtype=np.int64),
+    })  # fmt: skip
+    got = counts.answer_counts(table, ["site", "wave"])
+    expected = pd.DataFrame({
+        "site": pd.Categorical(["b", "a", "a"], dtype=dtype),
+        "wave": np.array([2019, 2014, 2014], dtype=np.int16),
+        "question": pd.Categorical(["q"] * 3), "item": pd.Categorical(["i"] * 3),
+        "code": np.array([2, 1, 3], dtype=np.int8), "count": np.array([8, 4, 1]),
+    })  # fmt: skip
+    pd.testing.assert_frame_equal(got, expected)

@@ -187,7 +187,7 @@ def _execute(task: ReportTask, executed: Path):
             engine.discard_warm_kernel()
             raise HscError(
                 "the report's kernel died, also when tried again in a fresh kernel (out of "
-                f"memory, or the notebook stops its process); see {executed.name}"
+                "memory, or the notebook ends its own process)"
             ) from None
 
 
