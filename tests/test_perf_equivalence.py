@@ -171,3 +171,22 @@ def test_counts_table_sums_like_pandas_groupby():
         "code": np.array([2, 1, 3], dtype=np.int8), "count": np.array([8, 4, 1]),
     })  # fmt: skip
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_recount_equals_counting_the_responses_by_fewer_keys():
+    """A missing role level is kept in the finer counts and summed like any other."""
+    cat = pd.Categorical
+    responses = pd.DataFrame({
+        "site": cat(["b", "a", "b", "a", "b"]), "wave": np.array([1, 1, 2, 1, 1], dtype=np.int16),
+        "profession": cat(["gp"] * 5),
+        "role_level": cat(["frontline", None, "manager", "frontline", None]),
+        "question": cat(["q"] * 5), "item": cat(["i"] * 5),
+        "code": pd.array([2, 2, 1, 2, 2], dtype="Int8"),
+        "status": cat(["valid"] * 5),
+    })  # fmt: skip
+    fine = counts.answer_counts(responses, ["site", "wave", "profession", "role_level"])
+    coarse = counts.recount(fine, ["site", "wave", "profession"])
+    pd.testing.assert_frame_equal(
+        coarse, counts.answer_counts(responses, ["site", "wave", "profession"])
+    )
+    assert coarse["count"].tolist() == [2, 2, 1]
