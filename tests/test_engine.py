@@ -54,6 +54,7 @@ import pandas as pd
 LEAKED = 1
 matplotlib.rcParams["font.size"] = 30
 matplotlib.rcParams["svg.hashsalt"] = "leaked"
+plt.switch_backend("pdf")
 plt.figure()
 pd.set_option("display.precision", 1)
 os.environ["HSC_LEAK"] = "1"

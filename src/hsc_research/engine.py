@@ -5,12 +5,14 @@ report notebook. The engine registered as ``hsc-warm`` (papermill's ``papermill.
 entry point) keeps one kernel alive in each worker process, with the report libraries
 imported once, and runs every report of that worker in it.
 
-Isolation between reports: before each notebook the kernel runs :func:`hsc_research.kernel_state.reset_kernel_state`
-through a separate client, silently (no history, no output, no execution count):
+Isolation between reports: before each notebook the kernel runs
+:func:`hsc_research.kernel_state.reset_kernel_state` through a separate client,
+silently (no history, no output, no execution count):
 
 - ``%reset -f``: the user namespace is emptied (globals a notebook set are gone);
-- ``plt.close("all")``, ``matplotlib.rcdefaults()`` and then the build's ``BUILD_RC``: open
-  figures and changed rcParams are gone;
+- ``plt.close("all")``, the backend the kernel started with, ``matplotlib.rcdefaults()``
+  and then the build's ``BUILD_RC``: open figures, a ``%matplotlib`` backend and changed
+  rcParams are gone;
 - the working folder, ``sys.path``, ``os.environ``, the warning filters and the
   warnings already shown, pandas options and numpy print and error settings go back to
   what they were when the kernel was warmed.

@@ -45,6 +45,7 @@ def warm_up_kernel(imports: tuple[str, ...] = WARM_IMPORTS) -> None:
     plt.close("all")
     _BASELINE.clear()
     _BASELINE.update(
+        backend=matplotlib.get_backend(),
         path=list(sys.path),
         environ=dict(os.environ),
         filters=list(warnings.filters),
@@ -68,6 +69,8 @@ def reset_kernel_state(cwd: str) -> None:
     import matplotlib.pyplot as plt
 
     plt.close("all")
+    if _BASELINE and matplotlib.get_backend() != _BASELINE["backend"]:
+        plt.switch_backend(_BASELINE["backend"])  # a notebook ran %matplotlib
     matplotlib.rcdefaults()
     matplotlib.rcParams.update(BUILD_RC)
     os.chdir(cwd)
