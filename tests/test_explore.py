@@ -58,11 +58,5 @@ def test_answer_four_has_thresholds_with_standard_errors(executed):
     assert all(float(se) > 0 for _, se in rows)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="plots.py calls matplotlib.use('Agg') at import, which turns off inline figures "
-    "(issue 11, first finding); remove that line (the build workers set MPLBACKEND) and "
-    "this passes",
-)
 def test_answer_five_is_a_figure(executed):
     assert "image/png" in _answers(executed)[4].data

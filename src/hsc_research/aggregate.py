@@ -28,7 +28,7 @@ from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
 from hsc_research.profile import exclusion_summary, response_profile
 from hsc_research.stats import compare, frequency, gaps, likert, matrices, proportions
-from hsc_research.stats.counts import answer_counts, with_group
+from hsc_research.stats.counts import _encodable, answer_counts, recount, with_group
 from hsc_research.stats.disclosure import suppress_estimates, suppress_linked
 from hsc_research.stats.models import ModelError, fit_ordinal
 from hsc_research.stats.multiplicity import CORRECTIONS
@@ -180,7 +180,7 @@ def aggregate(
         Table name to table; see :data:`TABLES` for what each holds.
     """
     responses = cleaned.responses
-    cube = with_group(answer_counts(responses, ["site", "wave", "profession"]), codebook)
+    cube, role_counts = _answer_cubes(responses, codebook)
     b = bases(cube, codebook, min_cell)
     hx = _hidden_index(b)
     waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
@@ -298,7 +298,8 @@ def aggregate(
     tagged = roles["tagged"][0] if roles["tagged"] else None
     adm_all = pub[(pub["question"] == tagged) & (pub["rater"] == "all") & ~pub["suppressed"]]
     out["tag_share"] = frequency.top_k_tag_share(adm_all, TOP_K, by=["scope", "wave"])
-    tc = _both(lambda by: frequency.tag_comparison(responses, codebook, tagged, by=by))
+    adm = _answers_to(responses, tagged)
+    tc = _both(lambda by: frequency.tag_comparison(adm, codebook, tagged, by=by))
     out["tag_comparison"] = suppress_estimates(
         tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
     )
@@ -339,7 +340,7 @@ def aggregate(
         # The trend over every wave: the first wave against the latest, one family a scope.
         out["indicator_trend"] = _indicator_change(ind_table, waves[0], waves[-1], correction)
     out["role_levels"], out["role_gaps"] = _role_levels(
-        responses, codebook, ind_table, min_cell, correction
+        role_counts, codebook, ind_table, min_cell, correction
     )
 
     out["ordinal_model"] = _ordinal(cleaned, codebook, waves, min_cell)
@@ -352,13 +353,49 @@ def aggregate(
     return out
 
 
+def _answer_cubes(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The answer counts by site, wave and profession (with group: the cube every table
+    starts from), and by site, wave, profession and role level, from one pass over the
+    responses when their keys allow it (:func:`~hsc_research.stats.counts.recount`)."""
+    keys = ["site", "wave", "profession", "role_level", "question", "item", "code"]
+    if not all(_encodable(responses[k]) for k in keys):
+        cube = answer_counts(responses, ["site", "wave", "profession"])
+        return with_group(cube, codebook), answer_counts(responses, keys[:4])
+    role_counts = answer_counts(responses, keys[:4])
+    cube = recount(role_counts, ["site", "wave", "profession"])
+    return with_group(cube, codebook), role_counts
+
+
+def _answers_to(responses: pd.DataFrame, question: str) -> pd.DataFrame:
+    """The valid answers to ``question``, with the columns a respondent-level statistic
+    needs: filtering tens of millions of rows once, on few columns, instead of copying
+    every column for each scope."""
+    keep = ((responses["question"] == question) & (responses["status"] == "valid")).to_numpy()
+    cols = [c for c in responses.columns if c not in ("label", "target")]
+    return responses.loc[keep, cols]
+
+
+def _role_level_counts(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Indicator counts by site, wave and role level ("not stated" for a missing one).
+
+    ``counts`` are the answer counts by site, wave, profession and role level (a
+    missing role level kept): renaming the missing level in them gives the same numbers
+    as renaming it in every answer first, without copying the responses."""
+    rl = counts["role_level"]
+    if NOT_STATED not in rl.cat.categories:
+        rl = rl.cat.add_categories(NOT_STATED)
+    counts["role_level"] = rl.fillna(NOT_STATED)
+    by_role = compare.indicator_counts(counts, codebook, by=["site", "wave", "role_level"])
+    return by_role.astype({"site": str, "role_level": str})
+
+
 #: Role-level comparisons the reports show: each against frontline staff.
 ROLE_COMPARISONS = (("senior_leader", "frontline"), ("manager", "frontline"))
 NOT_STATED = "not_stated"
 
 
 def _role_levels(
-    responses: pd.DataFrame,
+    role_counts: pd.DataFrame,
     codebook: Codebook,
     ind_table: pd.DataFrame,
     min_cell: int,
@@ -378,12 +415,7 @@ def _role_levels(
         role1, role2`` and the difference columns (role1 minus role2), one family per
         scope and wave (every comparison of the table).
     """
-    rl = responses["role_level"]
-    if NOT_STATED not in rl.cat.categories:
-        rl = rl.cat.add_categories(NOT_STATED)
-    r = responses.assign(role_level=rl.fillna(NOT_STATED))
-    by_role = compare.indicator_counts(r, codebook, by=["site", "wave", "role_level"])
-    by_role = by_role.astype({"site": str, "role_level": str})
+    by_role = _role_level_counts(role_counts, codebook)
     nat = by_role.groupby(["wave", "indicator", "role_level"], observed=True)[["n", "k"]].sum()
     nat = nat.reset_index().assign(site=NATIONAL)
     t = pd.concat([by_role, nat], ignore_index=True).rename(columns={"site": "scope"})

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hsc_research import __version__
 from hsc_research.config import DEFAULT_SEED, MIN_CELL, project_paths
-from hsc_research.errors import HscError
+from hsc_research.errors import HscError, InputError
 from hsc_research.ingest.layouts import LAYOUTS
 
 
@@ -170,6 +170,21 @@ def _parser() -> argparse.ArgumentParser:
         help="also write each report as reports/<name>.pdf through the system Chromium "
         "(for board papers; needs the chromium package)",
     )
+    b.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="build the reports on a dask.distributed cluster: its scheduler's address "
+        "(tcp://host:8786), or 'local' to start one here with --jobs workers (default: a "
+        "pool of worker processes here)",
+    )
+    b.add_argument(
+        "--worker-aggregates",
+        default=None,
+        metavar="PATH",
+        help="with --scheduler: the aggregates folder as the workers see it (a shared "
+        "path); by default the aggregates are sent to the workers",
+    )
     return p
 
 
@@ -324,11 +339,15 @@ def cmd_build(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         if reason := ensure_aggregates(paths, args.min_cell, args.codebook):
             print(f"aggregated in {time.perf_counter() - start:.1f}s ({reason})")
+        if args.worker_aggregates and not args.scheduler:
+            raise InputError("--worker-aggregates: only used with --scheduler; add the "
+                             "scheduler's address or leave it out")  # fmt: skip
         pdf_error = None
         try:
             results = reports.build(paths, sites=args.sites, jobs=args.jobs,
                                     min_cell=args.min_cell, progress=not args.no_progress,
-                                    lock=False, pdf=args.pdf)  # fmt: skip
+                                    lock=False, pdf=args.pdf, scheduler=args.scheduler,
+                                    worker_aggregates=args.worker_aggregates)  # fmt: skip
         except reports.PdfError as exc:  # the HTML reports were built: say so, then fail
             results, pdf_error = exc.results, exc
     failed = [r for r in results if r.status != "ok"]

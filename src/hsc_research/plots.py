@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import functools
 
+# No matplotlib.use() here: a library leaves the backend to its user. Report kernels
+# get MPLBACKEND=Agg from the build (hsc_research.engine).
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # reports are rendered without a screen
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from hsc_research.formatting import fixed, pct_value, signed  # noqa: E402
-from hsc_research.instrument import Codebook, Scale, load_codebook  # noqa: E402
-from hsc_research.stats.compare import adjusted_limits, funnel_limits  # noqa: E402
+from hsc_research.formatting import fixed, pct_value, signed
+from hsc_research.instrument import Codebook, Scale, load_codebook
+from hsc_research.stats.compare import adjusted_limits, funnel_limits
 
 #: Okabe-Ito palette (colour-blind safe).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -71,6 +70,10 @@ def _finish(fig: Figure, alt: str) -> Figure:
     # Leave room at the bottom for a figure-level legend (inches to a figure fraction).
     bottom = getattr(fig, "legend_height", 0.0) / fig.get_figheight()
     fig.tight_layout(rect=(0, bottom, 1, 1))
+    # tight_layout leaves a placeholder layout engine, for which savefig would lay the
+    # figure out once more without drawing it (a third pass over every text); the
+    # layout is done, so drop the engine.
+    fig.set_layout_engine(None)
     return fig
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import html
 import json
 import multiprocessing
@@ -133,40 +134,75 @@ def _add_toc(body: str) -> str:
 
 def export_html(nb, title: str) -> str:
     """HTML of an executed notebook: code and prompts hidden, nothing fetched online."""
+    nb.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(nb)
+    return _add_toc(body)
+
+
+@functools.cache
+def _exporter():
+    """One exporter per process: loading its templates costs more than using it."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="report",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    nb.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(nb)
-    return _add_toc(body)
+
+
+#: Papermill engine of the reports: a warm kernel per worker (:mod:`hsc_research.engine`).
+#: ``None`` is papermill's own engine, a fresh kernel per report.
+ENGINE: str | None = "hsc-warm"
+
+
+def _execute(task: ReportTask, executed: Path):
+    """Run the task's notebook with :data:`ENGINE`; a kernel that dies is replaced by a
+    fresh one and the report tried once more."""
+    import papermill as pm
+    from nbclient.exceptions import DeadKernelError
+
+    from hsc_research import engine
+
+    if ENGINE == engine.ENGINE_NAME:
+        engine.register()
+    run = functools.partial(
+        pm.execute_notebook,
+        str(task.notebook),
+        str(executed),
+        parameters=task.parameters,
+        kernel_name="python3",
+        engine_name=ENGINE,
+        progress_bar=False,
+        log_output=False,
+        # One write at the end instead of after every cell: the executed notebook
+        # is a by-product, and each write costs the worker CPU the kernels need.
+        request_save_on_cell_execute=False,
+        cwd=str(task.notebook.parent),
+    )
+    try:
+        return run()
+    except DeadKernelError:
+        engine.discard_warm_kernel()
+        try:
+            return run()
+        except DeadKernelError:
+            engine.discard_warm_kernel()
+            raise HscError(
+                "the report's kernel died, also when tried again in a fresh kernel (out of "
+                "memory, or the notebook ends its own process)"
+            ) from None
 
 
 def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     """Execute one notebook and write its HTML (runs in a worker process)."""
-    import papermill as pm
-
     start = time.perf_counter()
     target = out_dir / f"{task.slug}.html"
     executed = work_dir / f"{task.slug}.ipynb"
     try:
-        nb = pm.execute_notebook(
-            str(task.notebook),
-            str(executed),
-            parameters=task.parameters,
-            kernel_name="python3",
-            progress_bar=False,
-            log_output=False,
-            # One write at the end instead of after every cell: the executed notebook
-            # is a by-product, and each write costs the worker CPU the kernels need.
-            request_save_on_cell_execute=False,
-            cwd=str(task.notebook.parent),
-        )
+        nb = _execute(task, executed)
         page = export_html(nb, f"{task.name}: HSC interface survey findings")
         _write_report(target, page)
         status, error = "ok", None
@@ -209,9 +245,11 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _init_worker(work_dir: Path, parent: int) -> None:
-    """Pool initializer: die with the build, and quiet the kernels."""
+    """Pool initializer: die with the build, and quiet the kernels (which draw without
+    a screen: matplotlib's backend comes from their environment)."""
     _die_with_parent(parent)
     _quiet_kernels(work_dir)
+    os.environ["MPLBACKEND"] = "Agg"
 
 
 def _die_with_parent(parent: int) -> None:
@@ -312,6 +350,8 @@ def build(
     progress: bool = True,
     lock: bool = True,
     pdf: bool = False,
+    scheduler: str | None = None,
+    worker_aggregates: str | None = None,
 ) -> list[ReportResult]:
     """Build every site report, the national report, the index and the manifest.
 
@@ -339,6 +379,13 @@ def build(
         holds it.
     pdf
         Also write each built report as ``reports/<name>.pdf`` (:func:`write_pdfs`).
+    scheduler
+        ``None``: a pool of ``jobs`` worker processes here. A dask.distributed scheduler
+        address (``tcp://host:8786``), or ``"local"`` for a new ``LocalCluster`` of
+        ``jobs`` workers: the reports are built on its workers (:mod:`hsc_research.cluster`).
+    worker_aggregates
+        With ``scheduler``: the aggregates folder as the workers see it (a shared
+        path); ``None`` sends the aggregates to the workers.
 
     Returns
     -------
@@ -355,7 +402,7 @@ def build(
         (the error carries the results).
     """
     with build_lock(paths) if lock else contextlib.nullcontext():
-        return _build(paths, sites, jobs, min_cell, progress, pdf)
+        return _build(paths, sites, jobs, min_cell, progress, pdf, scheduler, worker_aggregates)
 
 
 def _verified_meta(paths: Paths, min_cell: int) -> dict:
@@ -375,6 +422,7 @@ def _verified_meta(paths: Paths, min_cell: int) -> dict:
 def _build(
     paths: Paths, sites: list[str] | None, jobs: int | None, min_cell: int, progress: bool,
     pdf: bool = False,
+    scheduler: str | None = None, worker_aggregates: str | None = None,
 ) -> list[ReportResult]:  # fmt: skip
     from tqdm import tqdm
 
@@ -404,28 +452,22 @@ def _build(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results: list[ReportResult] = []
-    # fork: workers start from this process (their parent, for _die_with_parent).
-    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_init_worker,
-        initargs=(work_dir, os.getpid()),
-    ) as pool:  # fmt: skip
-        futures = {pool.submit(run_task, t, paths.reports, work_dir): t for t in tasks}
-        bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
-        for fut in as_completed(futures):
-            try:
-                res = fut.result()
-            except Exception as exc:  # the worker itself died (killed, out of memory)
-                t = futures[fut]
-                res = ReportResult(t.name, t.slug, t.kind, "failed", 0.0,
-                                   error=_error_line(exc), parameters=t.parameters)  # fmt: skip
-            results.append(res)
-            bar.write(
-                f"  {res.status:6s} {res.seconds:6.1f}s  {res.slug}"
-                + (f"  {res.error}" if res.error else "")
-            )
-            bar.update()
-        bar.close()
+    if scheduler is None:
+        completed = _fan_out_local(tasks, paths.reports, work_dir, jobs)
+    else:
+        from hsc_research import cluster
+
+        completed = cluster.fan_out(tasks, paths.reports, work_dir, paths.aggregates,
+                                    aggregates_sha, scheduler, jobs, worker_aggregates)  # fmt: skip
+    bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
+    for res in completed:
+        results.append(res)
+        bar.write(
+            f"  {res.status:6s} {res.seconds:6.1f}s  {res.slug}"
+            + (f"  {res.error}" if res.error else "")
+        )
+        bar.update()
+    bar.close()
     if sites:
         rebuilt = {r.slug for r in results}
         others = [t for t in current if t.slug not in rebuilt]
@@ -443,7 +485,13 @@ def _build(
         "packages": package_versions(),
         "input_sha256": meta["input_sha256"],
         "aggregates_sha256": aggregates_sha,
-        "parameters": {"sites": sites, "jobs": jobs, "min_cell": min_cell, "pdf": pdf},
+        "parameters": {
+            "sites": sites,
+            "jobs": jobs,
+            "min_cell": min_cell,
+            "pdf": pdf,
+            "scheduler": scheduler,
+        },  # fmt: skip
         "min_cell": min_cell,
         "reports": [asdict(r) for r in results],
     }
@@ -460,6 +508,27 @@ def _build(
     if pdf_error:
         raise PdfError(pdf_error, results)
     return results
+
+
+def _fan_out_local(
+    tasks: list[ReportTask], out_dir: Path, work_dir: Path, jobs: int
+) -> Iterator[ReportResult]:
+    """Run ``tasks`` in a pool of worker processes of this build; yield each result as
+    it completes."""
+    # fork: workers start from this process (their parent, for _die_with_parent).
+    context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_init_worker,
+        initargs=(work_dir, os.getpid()),
+    ) as pool:  # fmt: skip
+        futures = {pool.submit(run_task, t, out_dir, work_dir): t for t in tasks}
+        for fut in as_completed(futures):
+            try:
+                yield fut.result()
+            except Exception as exc:  # the worker itself died (killed, out of memory)
+                t = futures[fut]
+                yield ReportResult(t.name, t.slug, t.kind, "failed", 0.0,
+                                   error=_error_line(exc), parameters=t.parameters)  # fmt: skip
 
 
 def _carried(out_dir: Path, aggregates_sha: str, tasks: list[ReportTask]) -> list[ReportResult]:

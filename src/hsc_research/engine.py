@@ -1,0 +1,230 @@
+"""Warm-kernel papermill engine: one kernel per worker process, reset between reports.
+
+Starting a Jupyter kernel and importing the report libraries costs more than running a
+report notebook. The engine registered as ``hsc-warm`` (papermill's ``papermill.engine``
+entry point) keeps one kernel alive in each worker process, with the report libraries
+imported once, and runs every report of that worker in it.
+
+Isolation between reports: before each notebook the kernel runs
+:func:`hsc_research.kernel_state.reset_kernel_state` through a separate client,
+silently (no history, no output, no execution count):
+
+- ``%reset -f``: the user namespace is emptied (globals a notebook set are gone);
+- ``plt.close("all")``, the backend the kernel started with, ``matplotlib.rcdefaults()``
+  and then the build's ``BUILD_RC``: open figures, a ``%matplotlib`` backend and changed
+  rcParams are gone;
+- the working folder, ``sys.path``, ``os.environ``, the warning filters and the
+  warnings already shown, pandas options and numpy print and error settings go back to
+  what they were when the kernel was warmed.
+
+Modules are not re-imported: a report library holds no per-report state. A brand-new
+kernel runs the same warm-up and reset before its first report, so a report built in a
+fresh kernel and one built after others in a warm kernel see the same state (tested in
+``tests/test_engine.py``).
+
+Kernels run with ``MPLBACKEND=Agg`` (no screen; the inline backend would also display any
+figure left open): library code never chooses a backend itself.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from hsc_research.kernel_state import WARM_IMPORTS, _reset_code, _warm_code
+
+#: Name of the engine in papermill's registry (``papermill.engine`` entry point).
+ENGINE_NAME = "hsc-warm"
+
+#: Environment of every report kernel, on top of the worker's.
+KERNEL_ENV = {"MPLBACKEND": "Agg"}
+
+#: Seconds to wait for the kernel's reply to the warm-up or reset code.
+RESET_TIMEOUT = 120
+
+
+class KernelCodeError(RuntimeError):
+    """The warm-up or reset code failed inside the kernel."""
+
+
+class WarmKernel:
+    """A kernel kept running for many notebooks, with a client for its reset code.
+
+    Parameters
+    ----------
+    kernel_name
+        Kernel spec name (``python3``).
+    cwd
+        Working folder the kernel starts in.
+    imports
+        Modules imported once at start.
+    """
+
+    def __init__(self, kernel_name: str, cwd: str, imports: tuple[str, ...] = WARM_IMPORTS):
+        from jupyter_client.blocking import BlockingKernelClient
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.kernel_name = kernel_name
+        self.km = AsyncKernelManager(kernel_name=kernel_name)
+        env = {**os.environ, **KERNEL_ENV}
+        run_sync(self.km.start_kernel)(
+            extra_arguments=["--HistoryManager.hist_file=:memory:"], cwd=cwd, env=env
+        )
+        self.client = BlockingKernelClient()
+        self.client.load_connection_info(self.km.get_connection_info())
+        self.client.start_channels()
+        try:
+            self.client.wait_for_ready(timeout=60)
+            self.run(_warm_code(imports))
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def alive(self) -> bool:
+        """Whether the kernel process is still running."""
+        from jupyter_core.utils import run_sync
+
+        return bool(run_sync(self.km.is_alive)())
+
+    def run(self, code: str) -> None:
+        """Run ``code`` silently (no history, no outputs) and wait until it is done.
+
+        Raises
+        ------
+        KernelCodeError
+            The code raised in the kernel (its error name and value).
+        """
+        reply = self.client.execute_interactive(
+            code,
+            silent=True,
+            store_history=False,
+            allow_stdin=False,
+            timeout=RESET_TIMEOUT,
+            output_hook=lambda msg: None,
+        )
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise KernelCodeError(f"{content.get('ename')}: {content.get('evalue')}")
+
+    def reset(self, cwd: str) -> None:
+        """Empty the namespace and restore the warmed state (:func:`hsc_research.kernel_state.reset_kernel_state`)."""
+        self.run(_reset_code(cwd))
+
+    def shutdown(self) -> None:
+        """Stop the kernel (idempotent)."""
+        from jupyter_core.utils import run_sync
+
+        try:
+            self.client.stop_channels()
+        except Exception:  # noqa: BLE001 - the client may not have started
+            pass
+        try:
+            run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - already dead: nothing left to stop
+            pass
+
+
+_lock = threading.Lock()
+_kernel: WarmKernel | None = None
+
+
+def warm_kernel(kernel_name: str, cwd: str) -> WarmKernel:
+    """This process's warm kernel, started (and warmed) on first use or after it died."""
+    global _kernel
+    with _lock:
+        if _kernel is not None and (_kernel.kernel_name != kernel_name or not _kernel.alive()):
+            _kernel.shutdown()
+            _kernel = None
+        if _kernel is None:
+            _kernel = WarmKernel(kernel_name, cwd)
+            _stop_at_exit()
+        return _kernel
+
+
+def discard_warm_kernel() -> None:
+    """Stop this process's warm kernel: the next report starts a fresh one."""
+    global _kernel
+    with _lock:
+        if _kernel is not None:
+            _kernel.shutdown()
+            _kernel = None
+
+
+_exit_hooked = False
+
+
+def _stop_at_exit() -> None:
+    # Pool workers leave through os._exit, which skips atexit but runs
+    # multiprocessing's finalizers: register both.
+    global _exit_hooked
+    if _exit_hooked:
+        return
+    _exit_hooked = True
+    atexit.register(discard_warm_kernel)
+    from multiprocessing import util
+
+    util.Finalize(None, discard_warm_kernel, exitpriority=10)
+
+
+def register() -> None:
+    """Register the engine with papermill when its entry point is not installed (a
+    source checkout on ``PYTHONPATH``); an installed package registers it by itself."""
+    from papermill.engines import papermill_engines
+    from papermill.exceptions import PapermillException
+
+    try:
+        papermill_engines.get_engine(ENGINE_NAME)
+    except PapermillException:
+        papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+
+
+def _engine_base():
+    from papermill.engines import Engine
+
+    return Engine
+
+
+class WarmKernelEngine(_engine_base()):
+    """Papermill engine that runs notebooks in this process's warm kernel."""
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man,
+        kernel_name,
+        log_output=False,
+        stdout_file=None,
+        stderr_file=None,
+        start_timeout=60,
+        execution_timeout=None,
+        **kwargs,
+    ):
+        """Reset the warm kernel, then execute ``nb_man``'s notebook in it (papermill
+        has changed into the report's working folder)."""
+        from papermill.clientwrap import PapermillNotebookClient
+        from papermill.utils import merge_kwargs, remove_args
+
+        kernel = warm_kernel(kernel_name, os.getcwd())
+        kernel.reset(os.getcwd())
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(
+            safe_kwargs,
+            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+            startup_timeout=start_timeout,
+            kernel_name=kernel_name,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            log=logging.getLogger("papermill"),
+        )
+        # Given a kernel manager, the client leaves the kernel running when it is done.
+        client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
+        try:
+            return client.execute()
+        finally:
+            if client.kc is not None:
+                client.kc.stop_channels()

@@ -1,0 +1,196 @@
+"""The warm-kernel engine: reports built in a warm kernel equal reports built in a fresh
+one, a leaking notebook cannot reach the next report, a crashed kernel is replaced.
+
+Notebooks run here in this process's warm kernel (hsc_research.engine), as a build
+worker runs them."""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from hsc_research import engine, reports
+from hsc_research.cli import main
+from hsc_research.config import project_paths
+
+
+@pytest.fixture(autouse=True)
+def own_kernel():
+    """Each test starts without a warm kernel and leaves none running."""
+    engine.discard_warm_kernel()
+    yield
+    engine.discard_warm_kernel()
+
+
+def _notebook(path, *cells: str):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def _task(notebook, slug="probe", parameters=None):
+    return reports.ReportTask(slug, slug, notebook, parameters or {}, "site")
+
+
+def _outputs(nb) -> list[str]:
+    """Lines the notebook printed."""
+    return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])).splitlines()
+
+
+LEAK = """
+import matplotlib, matplotlib.pyplot as plt, os, sys, warnings
+import pandas as pd
+LEAKED = 1
+matplotlib.rcParams["font.size"] = 30
+matplotlib.rcParams["svg.hashsalt"] = "leaked"
+plt.switch_backend("pdf")
+plt.figure()
+pd.set_option("display.precision", 1)
+os.environ["HSC_LEAK"] = "1"
+sys.path.insert(0, "/leaked")
+warnings.simplefilter("ignore")
+os.chdir("/")
+"""
+
+PROBE = """
+import matplotlib, matplotlib.pyplot as plt, os, sys, warnings
+import pandas as pd
+print(sorted(k for k in globals() if not k.startswith("_") and k not in
+             ("In", "Out", "get_ipython", "exit", "quit", "open")))
+print(matplotlib.get_backend().lower(), matplotlib.rcParams["font.size"],
+      matplotlib.rcParams["svg.hashsalt"], plt.get_fignums())
+print(pd.get_option("display.precision"), os.environ.get("HSC_LEAK"), "/leaked" in sys.path,
+      ("ignore", None, Warning, None, 0) in warnings.filters, os.getcwd())
+"""
+
+
+def test_probe_in_a_fresh_kernel_sees_agg_and_the_build_settings(tmp_path):
+    probe = _notebook(tmp_path / "probe.ipynb", PROBE)
+    out = _outputs(reports._execute(_task(probe), tmp_path / "out.ipynb"))
+    assert out[1].split() == ["agg", "10.0", "hsc-research", "[]"]
+    assert out[2].split() == ["6", "None", "False", "False", str(tmp_path)]
+
+
+def test_leaking_notebook_cannot_affect_the_next_one(tmp_path):
+    probe = _notebook(tmp_path / "probe.ipynb", PROBE)
+    fresh = _outputs(reports._execute(_task(probe), tmp_path / "out.ipynb"))
+    leak = _notebook(tmp_path / "leak.ipynb", LEAK)
+    kernel = engine._kernel
+    reports._execute(_task(leak), tmp_path / "leak_out.ipynb")
+    after = _outputs(reports._execute(_task(probe), tmp_path / "out2.ipynb"))
+    assert engine._kernel is kernel  # the same warm kernel ran all three
+    assert after == fresh
+
+
+CRASH = """
+with open({marker!r}, "a") as fh:
+    fh.write("attempt\\n")
+import os
+if {always} or len(open({marker!r}).read().splitlines()) == 1:
+    os._exit(1)
+print("survived")
+"""
+
+
+def test_kernel_that_dies_is_retried_once_in_a_fresh_kernel_then_failed(tmp_path):
+    marker = tmp_path / "attempts.txt"
+    nb = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=True))
+    (tmp_path / "out").mkdir()
+    res = reports.run_task(_task(nb, "crash"), tmp_path / "out", tmp_path)
+    assert res.status == "failed"
+    assert "kernel died, also when tried again in a fresh kernel" in res.error
+    assert marker.read_text().splitlines() == ["attempt", "attempt"]
+    assert not (tmp_path / "out" / "crash.html").exists()
+
+
+def test_kernel_that_dies_once_is_replaced_and_the_report_built(tmp_path):
+    marker = tmp_path / "attempts.txt"
+    nb = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=False))
+    out = _outputs(reports._execute(_task(nb), tmp_path / "out.ipynb"))
+    assert out == ["survived"]
+    assert len(marker.read_text().splitlines()) == 2
+
+
+def test_report_after_a_crash_runs_in_a_new_kernel(tmp_path):
+    marker = tmp_path / "attempts.txt"
+    crash = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=True))
+    (tmp_path / "out").mkdir()
+    reports.run_task(_task(crash, "crash"), tmp_path / "out", tmp_path)
+    probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
+    assert _outputs(reports._execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]
+
+
+def _comparable(page: str) -> str:
+    """A report without its run date, the dates inside its SVG figures and the random id
+    papermill gives the cell it injects (which differ between any two runs)."""
+    page = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "DATE", page)
+    page = re.sub(r"cell-id=[0-9a-f-]+", "cell-id=ID", page)
+
+    def svg(m: re.Match) -> str:
+        text = base64.b64decode(m.group(1)).decode()
+        return "SVG:" + re.sub(r"<dc:date>.*?</dc:date>", "", text, flags=re.S)
+
+    return re.sub(r"data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)", svg, page)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("warm")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    main(["--root", str(root), "synth", "--sites", "2", "--respondents", "40", "--seed", "5"])
+    main(["--root", str(root), "clean"])
+    assert main(["--root", str(root), "aggregate"]) == 0
+    return project_paths(root)
+
+
+@pytest.mark.slow
+def test_report_built_in_a_warm_kernel_equals_one_built_in_a_fresh_kernel(demo, tmp_path):
+    tasks = {t.slug: t for t in reports.plan_tasks(demo, [("ashford-vale", "Ashford Vale"),
+                                                          ("brackenmoor", "Brackenmoor")])}  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def build(slug: str) -> str:
+        assert reports.run_task(tasks[slug], out, tmp_path).status == "ok"
+        return _comparable((out / f"{slug}.html").read_text())
+
+    fresh_site, fresh_national = build("site-ashford-vale"), None
+    engine.discard_warm_kernel()
+    fresh_national = build("national")
+    # The same kernel now builds another site, runs a leaking notebook, then both again.
+    build("site-brackenmoor")
+    reports._execute(_task(_notebook(tmp_path / "leak.ipynb", LEAK)), tmp_path / "l.ipynb")
+    assert build("national") == fresh_national
+    assert build("site-ashford-vale") == fresh_site
+
+
+def test_library_import_leaves_the_matplotlib_backend_alone():
+    code = ("import matplotlib; matplotlib.use('pdf'); import hsc_research.plots, "
+            "hsc_research.present; print(matplotlib.get_backend())")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "pdf"
+
+
+def test_engine_is_declared_as_a_papermill_entry_point():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    target = project["entry-points"]["papermill.engine"][engine.ENGINE_NAME]
+    module, _, name = target.partition(":")
+    assert (module, name) == ("hsc_research.engine", "WarmKernelEngine")
+
+
+def test_engine_is_registered_with_papermill():
+    from papermill.engines import papermill_engines
+
+    engine.register()
+    assert papermill_engines.get_engine(engine.ENGINE_NAME) is engine.WarmKernelEngine
