@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsc_research import aggregate, clean, synth
+from hsc_research import aggregate, clean
 from hsc_research.clean import INVALID, STATUS_DTYPE, S, read_tables, write_tables
+from hsc_research.demo import synth
 from hsc_research.mapping import read_mapped
 from hsc_research.stats import compare, counts
 
