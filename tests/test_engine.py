@@ -194,3 +194,13 @@ def test_engine_is_registered_with_papermill():
 
     engine.register()
     assert papermill_engines.get_engine(engine.ENGINE_NAME) is engine.WarmKernelEngine
+
+
+def test_engine_module_imports_before_papermill():
+    """papermill loads its entry points (this engine's too) when it is imported: the
+    engine module imported first must not make that a circular import."""
+    code = ("import hsc_research.engine as e, papermill; "
+            "from papermill.engines import papermill_engines as p; e.register(); "
+            "print(p.get_engine('hsc-warm') is e.WarmKernelEngine)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"

@@ -29,6 +29,7 @@ figure left open): library code never chooses a backend itself.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -178,53 +179,67 @@ def register() -> None:
     try:
         papermill_engines.get_engine(ENGINE_NAME)
     except PapermillException:
-        papermill_engines.register(ENGINE_NAME, WarmKernelEngine)
+        papermill_engines.register(ENGINE_NAME, _engine_class())
 
 
-def _engine_base():
+def __getattr__(name: str):
+    # The engine class subclasses papermill's Engine, and importing papermill loads the
+    # entry points, this module's included: a class built at import would make
+    # ``import hsc_research.engine`` (before papermill) a circular import. It is built
+    # when first asked for instead.
+    if name == "WarmKernelEngine":
+        return _engine_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _engine_class() -> type:
+    """``WarmKernelEngine``: the papermill engine that runs notebooks in this process's
+    warm kernel."""
     from papermill.engines import Engine
 
-    return Engine
+    class WarmKernelEngine(Engine):
+        """Papermill engine that runs notebooks in this process's warm kernel."""
 
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man,
+            kernel_name,
+            log_output=False,
+            stdout_file=None,
+            stderr_file=None,
+            start_timeout=60,
+            execution_timeout=None,
+            **kwargs,
+        ):
+            """Reset the warm kernel, then execute ``nb_man``'s notebook in it
+            (papermill has changed into the report's working folder)."""
+            from papermill.clientwrap import PapermillNotebookClient
+            from papermill.utils import merge_kwargs, remove_args
 
-class WarmKernelEngine(_engine_base()):
-    """Papermill engine that runs notebooks in this process's warm kernel."""
+            kernel = warm_kernel(kernel_name, os.getcwd())
+            kernel.reset(os.getcwd())
+            kwargs = remove_args(["input_path"], **kwargs)
+            safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+            final_kwargs = merge_kwargs(
+                safe_kwargs,
+                timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+                log=logging.getLogger("papermill"),
+            )
+            # Given a kernel manager, the client leaves the kernel running when done.
+            client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
+            try:
+                return client.execute()
+            finally:
+                if client.kc is not None:
+                    client.kc.stop_channels()
 
-    @classmethod
-    def execute_managed_notebook(
-        cls,
-        nb_man,
-        kernel_name,
-        log_output=False,
-        stdout_file=None,
-        stderr_file=None,
-        start_timeout=60,
-        execution_timeout=None,
-        **kwargs,
-    ):
-        """Reset the warm kernel, then execute ``nb_man``'s notebook in it (papermill
-        has changed into the report's working folder)."""
-        from papermill.clientwrap import PapermillNotebookClient
-        from papermill.utils import merge_kwargs, remove_args
-
-        kernel = warm_kernel(kernel_name, os.getcwd())
-        kernel.reset(os.getcwd())
-        kwargs = remove_args(["input_path"], **kwargs)
-        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final_kwargs = merge_kwargs(
-            safe_kwargs,
-            timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-            startup_timeout=start_timeout,
-            kernel_name=kernel_name,
-            log_output=log_output,
-            stdout_file=stdout_file,
-            stderr_file=stderr_file,
-            log=logging.getLogger("papermill"),
-        )
-        # Given a kernel manager, the client leaves the kernel running when it is done.
-        client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
-        try:
-            return client.execute()
-        finally:
-            if client.kc is not None:
-                client.kc.stop_channels()
+    WarmKernelEngine.__module__ = __name__
+    WarmKernelEngine.__qualname__ = "WarmKernelEngine"
+    return WarmKernelEngine
