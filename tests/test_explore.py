@@ -42,7 +42,9 @@ def _answers(nb) -> list[dict]:
 def test_every_cell_runs_and_each_answer_shows_a_result(executed):
     answers = _answers(executed)
     assert len(answers) == 5
-    assert all(out.output_type == "execute_result" for out in answers)
+    assert all(out.output_type == "execute_result" for out in answers[:4])
+    # The figure is drawn inline once (display_data), not also returned as a result.
+    assert answers[4].output_type == "display_data"
 
 
 def test_answer_one_is_a_proportion_with_its_interval(executed):
