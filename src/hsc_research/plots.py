@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-# No matplotlib.use() here: a library leaves the backend to its user. Report kernels
+# No backend is chosen here: a library leaves that to its user. Report kernels
 # get MPLBACKEND=Agg from the build (hsc_research.engine).
 import matplotlib
 import matplotlib.pyplot as plt
