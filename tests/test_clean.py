@@ -21,12 +21,12 @@ from hsc_research.clean import (
     read_tables,
     write_tables,
 )
+from hsc_research.clean.sites import read_site_register
 from hsc_research.cli import main
 from hsc_research.demo import synth
 from hsc_research.errors import InputError
 from hsc_research.ingest import read_template
 from hsc_research.mapping import load_mapping, read_mapped
-from hsc_research.sites import read_site_register
 
 KEY = bytes(range(32))  # a fixed pseudonym key, so expected ids can be computed here
 

@@ -13,6 +13,7 @@ import pytest
 
 from hsc_research import aggregate, clean
 from hsc_research.clean import INVALID, STATUS_DTYPE, S, read_tables, write_tables
+from hsc_research.clean import run as clean_run
 from hsc_research.demo import synth
 from hsc_research.mapping import read_mapped
 from hsc_research.stats import compare, counts
@@ -101,7 +102,7 @@ REFERENCE = {
     (counts, "_sum_encoded"): reference_sum_counts,
     (aggregate, "_answers_to"): reference_answers_to,
     (aggregate, "_role_level_counts"): reference_role_level_counts,
-    (clean, "_long_responses"): reference_long_responses,
+    (clean_run, "_long_responses"): reference_long_responses,
     (pd.DataFrame, "to_parquet"): reference_to_parquet,
 }
 

@@ -196,7 +196,7 @@ def _export_options(p: argparse.ArgumentParser) -> None:
 
 
 def _register(paths, given: Path | None):
-    from hsc_research.sites import read_site_register
+    from hsc_research.clean.sites import read_site_register
 
     if given and not given.is_file():
         raise HscError(f"{given}: site register not found")

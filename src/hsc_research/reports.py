@@ -46,10 +46,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from hsc_research import __version__, aggregate_io
+from hsc_research.clean.sites import slugify
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import HscError, InputError
 from hsc_research.provenance import data_hash, package_versions
-from hsc_research.sites import slugify
 
 try:
     import fcntl

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hsc_research.clean.sites import slugify
 from hsc_research.config import DEFAULT_SEED, RAW_EXPORT_NAME, SITES_REGISTER_NAME
 from hsc_research.instrument import Codebook, Question
-from hsc_research.sites import slugify
 
 #: Fictional area names for the demo sites (more sites get numbered names).
 SITE_NAMES = (

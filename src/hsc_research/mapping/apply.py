@@ -22,6 +22,7 @@ from hsc_research.clean import (
     SOURCE_ATTR,
     layout_date_order,
 )  # fmt: skip
+from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport
 from hsc_research.ingest.files import check_export_file
@@ -34,7 +35,6 @@ from hsc_research.mapping.spec import (
     Mapping,
     load_mapping,
 )
-from hsc_research.scales import normalise_label
 
 
 def _recode(values: pd.Series, table: dict[str, str]) -> pd.Series:

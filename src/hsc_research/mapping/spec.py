@@ -55,11 +55,11 @@ from hsc_research.clean import (
     IDENTITY,
     RULE_REASONS,
 )  # fmt: skip
+from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
 from hsc_research.ingest.files import require_regular_file
 from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
 from hsc_research.instrument import AliasRefused, Codebook, StrictLoader
-from hsc_research.scales import normalise_label
 
 FIELDS = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
 _TOP_KEYS = {"layout", "fields", "values", "items", "answers", "free_text", "exclude",

@@ -21,11 +21,11 @@ import pandas as pd
 import yaml
 
 from hsc_research.clean import infer_date_order, layout_date_order
+from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport, read_export
 from hsc_research.ingest.files import check_export_file
 from hsc_research.instrument import Codebook, Scale
-from hsc_research.scales import normalise_label
 
 #: Scores at or above this are taken as certain; below, the line says CHECK.
 CERTAIN = 0.85

@@ -21,10 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 from hsc_research.clean import FIELD_REASONS, clean, date_order, nothing_kept
+from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import HscError
 from hsc_research.instrument import Codebook
 from hsc_research.mapping import Accept, read_mapped
-from hsc_research.scales import normalise_label
 
 #: Example rows shown per problem.
 EXAMPLES = 3

@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hsc_research.clean.scales import INVALID, STATUS_DTYPE, code_answers, match_categories
+from hsc_research.clean.scales import STATUS_CODE as S
+from hsc_research.clean.sites import check_register, match_sites, sites_from_data
 from hsc_research.errors import HscError, InputError
 from hsc_research.instrument import Codebook
-from hsc_research.scales import INVALID, STATUS_DTYPE, code_answers, match_categories
-from hsc_research.scales import STATUS_CODE as S
-from hsc_research.sites import check_register, match_sites, sites_from_data
 
 #: Boolean column a mapping adds to flag preview and test submissions.
 TEST_FLAG = "test_response"
