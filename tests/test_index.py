@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from hsc_research import reports
-from hsc_research.aggregate_io import NATIONAL
+from hsc_research.aggregate.io import NATIONAL
 from hsc_research.config import project_paths
 
 MANIFEST = {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"}

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from hsc_research import aggregate, clean
+from hsc_research.aggregate import tables as aggregate_tables
 from hsc_research.clean import INVALID, STATUS_DTYPE, S, read_tables, write_tables
 from hsc_research.clean import run as clean_run
 from hsc_research.demo import synth
@@ -98,10 +99,10 @@ def reference_answer_cubes(responses, codebook):
 
 
 REFERENCE = {
-    (aggregate, "_answer_cubes"): reference_answer_cubes,
+    (aggregate_tables, "_answer_cubes"): reference_answer_cubes,
     (counts, "_sum_encoded"): reference_sum_counts,
-    (aggregate, "_answers_to"): reference_answers_to,
-    (aggregate, "_role_level_counts"): reference_role_level_counts,
+    (aggregate_tables, "_answers_to"): reference_answers_to,
+    (aggregate_tables, "_role_level_counts"): reference_role_level_counts,
     (clean_run, "_long_responses"): reference_long_responses,
     (pd.DataFrame, "to_parquet"): reference_to_parquet,
 }

@@ -60,7 +60,7 @@ def test_markdown_dollars_in_data_are_not_math():
 
 
 def _aggregates(folder, codebook_text):
-    from hsc_research.aggregate_io import write
+    from hsc_research.aggregate.io import write
 
     meta = {"min_cell": 10, "sites": {"north": "North"}, "waves": [2019]}
     write({}, folder, meta, codebook_text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hsc_research.profile import exclusion_summary, response_profile
+from hsc_research.aggregate.profile import exclusion_summary, response_profile
 
 
 def _respondents(codebook, rows):

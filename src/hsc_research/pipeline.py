@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hsc_research import aggregate, aggregate_io
-from hsc_research.aggregate_io import CODEBOOK_NAME, AggregatesError
+from hsc_research import aggregate
+from hsc_research.aggregate import io as aggregate_io
+from hsc_research.aggregate.io import CODEBOOK_NAME, AggregatesError
 from hsc_research.clean import read_tables
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import InputError

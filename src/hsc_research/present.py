@@ -23,7 +23,7 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from hsc_research import findings, plots
-from hsc_research.aggregate_io import CODEBOOK_NAME, NATIONAL, read, text_sha256
+from hsc_research.aggregate.io import CODEBOOK_NAME, NATIONAL, read, text_sha256
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import InputError
 from hsc_research.formatting import bound, fixed, pct, pct_value, signed

@@ -45,7 +45,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hsc_research import __version__, aggregate_io
+from hsc_research import __version__
+from hsc_research.aggregate import io as aggregate_io
 from hsc_research.clean.sites import slugify
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import HscError, InputError

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from hsc_research import reports
-from hsc_research.aggregate_io import AggregatesError, verify
+from hsc_research.aggregate.io import AggregatesError, verify
 from hsc_research.cli import main
 from hsc_research.config import project_paths
 from hsc_research.pipeline import ensure_aggregates

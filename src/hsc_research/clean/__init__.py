@@ -2,8 +2,6 @@
 cleaning pass with its exclusions and the tidy tables it writes (:mod:`.run`)."""
 
 from hsc_research.clean.run import (
-    pseudonym_key,
-    FREE_TEXT_NAME,
     AGGREGATES_DIR,
     DATE_COLUMN_ATTR,
     DATE_DEFAULT_ATTR,
@@ -15,6 +13,7 @@ from hsc_research.clean.run import (
     EXCLUDE_REASON,
     EXCLUDE_VALUE,
     FIELD_REASONS,
+    FREE_TEXT_NAME,
     IDENTITY,
     INVALID,
     RULE_REASONS,
@@ -31,6 +30,7 @@ from hsc_research.clean.run import (
     layout_date_order,
     nothing_kept,
     parse_dates,
+    pseudonym_key,
     read_tables,
     write_tables,
 )

@@ -22,11 +22,11 @@ import numpy as np
 import pandas as pd
 
 from hsc_research import __version__
-from hsc_research.aggregate_io import NATIONAL, read, write  # noqa: F401  (re-exported)
+from hsc_research.aggregate.io import NATIONAL, read, write  # noqa: F401  (used by callers)
+from hsc_research.aggregate.profile import exclusion_summary, response_profile
 from hsc_research.clean import CleanResult
 from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
-from hsc_research.profile import exclusion_summary, response_profile
 from hsc_research.stats import compare, frequency, gaps, likert, matrices, proportions
 from hsc_research.stats.counts import _encodable, answer_counts, recount, with_group
 from hsc_research.stats.disclosure import suppress_estimates, suppress_linked

@@ -1,0 +1,22 @@
+"""Every published table, per site, nation and wave: the tables and their suppression
+(:mod:`.tables`), the response profile (:mod:`.profile`), and writing, reading and
+verifying them (:mod:`.io`).
+
+Reading the aggregates (``read``, ``NATIONAL``) stays light: a report kernel imports
+:mod:`.io` only. The statistics behind :func:`aggregate` load on first use.
+"""
+
+from hsc_research.aggregate.io import NATIONAL, read, write
+
+__all__ = ["NATIONAL", "aggregate", "metadata", "read", "write"]
+
+
+def __getattr__(name: str):
+    # aggregate(), metadata() and the table builders import statsmodels and scipy:
+    # load them only when asked for, not when a report kernel reads the tables.
+    from hsc_research.aggregate import tables
+
+    try:
+        return getattr(tables, name)
+    except AttributeError:
+        raise AttributeError(f"module 'hsc_research.aggregate' has no attribute {name!r}") from None
