@@ -14,8 +14,13 @@ __all__ = ["NATIONAL", "aggregate", "metadata", "read", "write"]
 def __getattr__(name: str):
     # aggregate(), metadata() and the table builders import statsmodels and scipy:
     # load them only when asked for, not when a report kernel reads the tables.
-    from hsc_research.aggregate import tables
+    import importlib
 
+    if name.startswith("__"):
+        raise AttributeError(name)
+    tables = importlib.import_module("hsc_research.aggregate.tables")
+    if name == "tables":
+        return tables
     try:
         return getattr(tables, name)
     except AttributeError:
