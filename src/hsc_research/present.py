@@ -399,7 +399,7 @@ def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) ->
                 f'alt="{html.escape(fig.alt_text)}" style="max-width:100%;height:auto">{cap}</figure>{table}')  # fmt: skip
 
 
-def side_by_side(*parts: HTML) -> HTML:
+def stack(*parts: HTML) -> HTML:
     """Figures one per row: side-by-side pairs shrank their text below body size."""
     return HTML("".join(p.data for p in parts))
 
@@ -444,7 +444,7 @@ def trust_bars(ctx: Context) -> HTML:
         return figure(plots.diverging_bars(d, scale, f"Trust, {name} ({ctx.wave})"), None, data)
 
     parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
-    return side_by_side(*parts)
+    return stack(*parts)
 
 
 def relationship_heatmaps(ctx: Context) -> HTML:
@@ -477,7 +477,7 @@ def relationship_heatmaps(ctx: Context) -> HTML:
                                       f"{_family(asym)[0]} CI": [f"{fixed(lo, 2)} to {fixed(hi, 2)}" for lo, hi in
                                                                  zip(asym["ci_low"], asym["ci_high"], strict=True)],
                                       "Significant": ["yes" if v else "no" for v in asym["significant"]]})))  # fmt: skip
-    return side_by_side(*parts)
+    return stack(*parts)
 
 
 def funnel_figures(ctx: Context) -> HTML:
@@ -505,7 +505,7 @@ def funnel_figures(ctx: Context) -> HTML:
                              "99.8% limits": [_fmt_ci(lo, hi) for lo, hi in zip(shown["lo998"], shown["hi998"], strict=True)],
                              "Position": shown["outside"]})  # fmt: skip
         figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"]), how, data))
-    return side_by_side(*figs)
+    return stack(*figs)
 
 
 def _p(p: float) -> str:
@@ -794,10 +794,6 @@ def role_level_table(ctx: Context) -> HTML:
         parts.append(html_table(t, f"{name}, {ctx.wave}: senior leaders and managers against frontline "
                                    f"staff (first minus second). {sentence}", ctx.min_cell).data)  # fmt: skip
     return HTML("".join(parts) or "<p>No role levels were recorded.</p>")
-
-
-#: The comparisons of :func:`role_level_table` (as in the role_gaps aggregate).
-ROLE_PAIRS = (("senior_leader", "frontline"), ("manager", "frontline"))
 
 
 # ----------------------------------------------------------------------------- trends

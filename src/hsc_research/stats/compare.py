@@ -193,15 +193,15 @@ def standardised_vs_rest(
     keyed = ["wave", "site", "indicator"]
     g = strata.groupby(keyed, sort=False)
     out = g[["wp1", "wp2", "v1", "v2"]].sum(min_count=1).reset_index()
-    small = g.apply(
-        lambda d: ", ".join(d.loc[(d["w"] > 0) & (d["n"] < min_cell), "profession"]),
-        include_groups=False,
-    )
-    small_rest = g.apply(
-        lambda d: bool(((d["w"] > 0) & (d["n_rest"] < min_cell)).any()), include_groups=False
-    )
-    out = out.merge(small.rename("small").reset_index(), on=keyed)
-    out = out.merge(small_rest.rename("small_rest").reset_index(), on=keyed)
+    # Strata too small to stand beside the crude value: one vectorised pass, not a
+    # Python function per site.
+    weighted = strata["w"] > 0
+    here = strata[weighted & (strata["n"] < min_cell)]
+    small = here.groupby(keyed, sort=False)["profession"].agg(", ".join).rename("small")
+    rest = strata[weighted & (strata["n_rest"] < min_cell)][keyed].drop_duplicates()
+    out = out.merge(small.reset_index(), on=keyed, how="left").fillna({"small": ""})
+    out = out.merge(rest.assign(small_rest=True), on=keyed, how="left")
+    out["small_rest"] = out["small_rest"].fillna(False).astype(bool)
     out = out.merge(levels.astype({"site": str}), on=keyed)
     ok = (out["small"] == "") & ~out["small_rest"] & out["ci_level"].notna()
     z = sps.norm.ppf(1 - (1 - out["ci_level"].fillna(0.95)) / 2)
