@@ -12,20 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hsc_research.clean import (
-    DATE_DEFAULT_ATTR,
-    accounting,
-    clean,
-    infer_date_order,
-    parse_dates,
-    read_tables,
-    write_tables,
-)
+from hsc_research.clean import accounting, clean, read_tables, write_tables
 from hsc_research.clean.sites import read_site_register
 from hsc_research.cli import main
 from hsc_research.demo import synth
 from hsc_research.errors import InputError
 from hsc_research.ingest import read_template
+from hsc_research.ingest.dates import infer_date_order, parse_dates
+from hsc_research.ingest.frame import DATE_DEFAULT_ATTR
 from hsc_research.mapping import load_mapping, read_mapped
 
 KEY = bytes(range(32))  # a fixed pseudonym key, so expected ids can be computed here
@@ -459,7 +453,7 @@ def test_the_same_identity_in_the_same_wave_and_site_is_one_respondent(write_exp
 
 
 def test_forms_12_hour_clock_is_the_us_locale_month_first():
-    from hsc_research.clean import layout_date_order
+    from hsc_research.ingest.dates import layout_date_order
 
     assert layout_date_order("msforms", pd.Series(["3/4/2019 8:08:18 AM"]))[0] == "mdy"
     assert layout_date_order("msforms", pd.Series(["04/03/2019 08:08:18"]))[0] == "dmy"

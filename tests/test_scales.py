@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hsc_research.clean.scales import STATUS_CODE, code_answers, match_categories, normalise_label
+from hsc_research.clean.scales import STATUS_CODE, code_answers, match_categories
+from hsc_research.ingest.labels import normalise_label
 
 
 def _names(status):

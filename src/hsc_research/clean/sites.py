@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
+from hsc_research.ingest.labels import normalise_label
 
 #: How a register is named in errors when it did not come from a file.
 _GIVEN = "the site register"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from hsc_research.clean.scales import normalise_label
+from hsc_research.ingest.labels import normalise_label
 
 #: Names (folded: lower case, no spaces, dashes or underscores) that identify a person,
 #: as the survey tools write them.

@@ -10,7 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hsc_research.clean import (
+from hsc_research.errors import InputError
+from hsc_research.ingest import RawExport
+from hsc_research.ingest.dates import layout_date_order
+from hsc_research.ingest.files import check_export_file
+from hsc_research.ingest.frame import (
     DATE_COLUMN_ATTR,
     DATE_DEFAULT_ATTR,
     DATE_ORDER_ATTR,
@@ -20,12 +24,8 @@ from hsc_research.clean import (
     EXCLUDE_VALUE,
     IDENTITY,
     SOURCE_ATTR,
-    layout_date_order,
-)  # fmt: skip
-from hsc_research.clean.scales import normalise_label
-from hsc_research.errors import InputError
-from hsc_research.ingest import RawExport
-from hsc_research.ingest.files import check_export_file
+)
+from hsc_research.ingest.labels import normalise_label
 from hsc_research.ingest.layouts import find_column
 from hsc_research.ingest.template import check_columns
 from hsc_research.instrument import Codebook

@@ -49,15 +49,11 @@ from typing import Any
 
 import yaml
 
-from hsc_research.clean import (
-    DATE_ORDERS,
-    DUPLICATE_KEY,
-    IDENTITY,
-    RULE_REASONS,
-)  # fmt: skip
-from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
+from hsc_research.ingest.dates import DATE_ORDERS
 from hsc_research.ingest.files import require_regular_file
+from hsc_research.ingest.frame import DUPLICATE_KEY, IDENTITY, RULE_REASONS
+from hsc_research.ingest.labels import normalise_label
 from hsc_research.ingest.layouts import LAYOUTS, OPTIONAL_FIELDS, REQUIRED_FIELDS
 from hsc_research.instrument import AliasRefused, Codebook, StrictLoader
 

@@ -20,11 +20,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from hsc_research.clean import infer_date_order, layout_date_order
-from hsc_research.clean.scales import normalise_label
 from hsc_research.errors import InputError
 from hsc_research.ingest import RawExport, read_export
+from hsc_research.ingest.dates import infer_date_order, layout_date_order
 from hsc_research.ingest.files import check_export_file
+from hsc_research.ingest.labels import normalise_label
 from hsc_research.instrument import Codebook, Scale
 
 #: Scores at or above this are taken as certain; below, the line says CHECK.

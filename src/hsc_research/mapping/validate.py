@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from hsc_research.clean import FIELD_REASONS, clean, date_order, nothing_kept
-from hsc_research.clean.scales import normalise_label
+from hsc_research.clean import FIELD_REASONS, clean, nothing_kept
 from hsc_research.errors import HscError
+from hsc_research.ingest.dates import date_order
+from hsc_research.ingest.labels import normalise_label
 from hsc_research.instrument import Codebook
 from hsc_research.mapping import Accept, read_mapped
 
