@@ -82,7 +82,11 @@ def bench_build(jobs: int) -> None:
         naive = time.perf_counter() - t
 
         floor_nb = nbformat.v4.new_notebook()
-        floor_nb.cells = [nbformat.v4.new_code_cell("from hsc_research import present")]
+        floor_nb.cells = [
+            nbformat.v4.new_code_cell(
+                "from hsc_research.report import figures, glance, tables, text"
+            )
+        ]
         floor_nb.metadata["kernelspec"] = {
             "name": "python3",
             "display_name": "Python 3",

@@ -11,10 +11,11 @@ import pytest
 from conftest import ROOT
 from test_engine import _comparable
 
-from hsc_research import cluster, reports
 from hsc_research.cli import main
 from hsc_research.config import project_paths
 from hsc_research.errors import HscError
+from hsc_research.report import build as report_build
+from hsc_research.report import cluster
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +55,7 @@ def _pages(root) -> dict[str, str]:
 
 def test_cluster_build_gives_the_same_reports_as_the_local_pool(local_built, scheduler, tmp_path):
     other = _copy(local_built, tmp_path / "proj")
-    results = reports.build(project_paths(other), progress=False, scheduler=scheduler)
+    results = report_build.build(project_paths(other), progress=False, scheduler=scheduler)
     assert {r.status for r in results} == {"ok"}
     assert _pages(other) == _pages(local_built)
 
@@ -63,7 +64,7 @@ def test_cluster_build_records_its_scheduler_in_the_manifest(local_built, schedu
     other = tmp_path / "proj"
     shutil.copytree(local_built, other)  # the other site's report is kept and listed
     agg = str(other / "data/processed/aggregates")
-    reports.build(project_paths(other), sites=["ashford-vale"], progress=False,
+    report_build.build(project_paths(other), sites=["ashford-vale"], progress=False,
                   scheduler=scheduler, worker_aggregates=agg)  # fmt: skip
     manifest = json.loads((other / "reports/manifest.json").read_text())
     assert manifest["parameters"]["scheduler"] == scheduler
@@ -98,7 +99,7 @@ def test_unreachable_scheduler_is_one_line(local_built, tmp_path, monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 2)
     other = _copy(local_built, tmp_path / "proj")
     with pytest.raises(HscError, match=r"^--scheduler tcp://127.0.0.1:9: cannot connect") as err:
-        reports.build(project_paths(other), progress=False, scheduler="tcp://127.0.0.1:9")
+        report_build.build(project_paths(other), progress=False, scheduler="tcp://127.0.0.1:9")
     assert "\n" not in str(err.value)
 
 

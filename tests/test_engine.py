@@ -1,7 +1,7 @@
 """The warm-kernel engine: reports built in a warm kernel equal reports built in a fresh
 one, a leaking notebook cannot reach the next report, a crashed kernel is replaced.
 
-Notebooks run here in this process's warm kernel (hsc_research.engine), as a build
+Notebooks run here in this process's warm kernel (hsc_research.report.engine), as a build
 worker runs them."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from hsc_research import engine, reports
 from hsc_research.cli import main
 from hsc_research.config import project_paths
+from hsc_research.report import engine, tasks, worker
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +40,7 @@ def _notebook(path, *cells: str):
 
 
 def _task(notebook, slug="probe", parameters=None):
-    return reports.ReportTask(slug, slug, notebook, parameters or {}, "site")
+    return tasks.ReportTask(slug, slug, notebook, parameters or {}, "site")
 
 
 def _outputs(nb) -> list[str]:
@@ -77,18 +77,18 @@ print(pd.get_option("display.precision"), os.environ.get("HSC_LEAK"), "/leaked" 
 
 def test_probe_in_a_fresh_kernel_sees_agg_and_the_build_settings(tmp_path):
     probe = _notebook(tmp_path / "probe.ipynb", PROBE)
-    out = _outputs(reports._execute(_task(probe), tmp_path / "out.ipynb"))
+    out = _outputs(worker.execute(_task(probe), tmp_path / "out.ipynb"))
     assert out[1].split() == ["agg", "10.0", "hsc-research", "[]"]
     assert out[2].split() == ["6", "None", "False", "False", str(tmp_path)]
 
 
 def test_leaking_notebook_cannot_affect_the_next_one(tmp_path):
     probe = _notebook(tmp_path / "probe.ipynb", PROBE)
-    fresh = _outputs(reports._execute(_task(probe), tmp_path / "out.ipynb"))
+    fresh = _outputs(worker.execute(_task(probe), tmp_path / "out.ipynb"))
     leak = _notebook(tmp_path / "leak.ipynb", LEAK)
     kernel = engine._kernel
-    reports._execute(_task(leak), tmp_path / "leak_out.ipynb")
-    after = _outputs(reports._execute(_task(probe), tmp_path / "out2.ipynb"))
+    worker.execute(_task(leak), tmp_path / "leak_out.ipynb")
+    after = _outputs(worker.execute(_task(probe), tmp_path / "out2.ipynb"))
     assert engine._kernel is kernel  # the same warm kernel ran all three
     assert after == fresh
 
@@ -107,7 +107,7 @@ def test_kernel_that_dies_is_retried_once_in_a_fresh_kernel_then_failed(tmp_path
     marker = tmp_path / "attempts.txt"
     nb = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=True))
     (tmp_path / "out").mkdir()
-    res = reports.run_task(_task(nb, "crash"), tmp_path / "out", tmp_path)
+    res = worker.run_task(_task(nb, "crash"), tmp_path / "out", tmp_path)
     assert res.status == "failed"
     assert "kernel died, also when tried again in a fresh kernel" in res.error
     assert marker.read_text().splitlines() == ["attempt", "attempt"]
@@ -117,7 +117,7 @@ def test_kernel_that_dies_is_retried_once_in_a_fresh_kernel_then_failed(tmp_path
 def test_kernel_that_dies_once_is_replaced_and_the_report_built(tmp_path):
     marker = tmp_path / "attempts.txt"
     nb = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=False))
-    out = _outputs(reports._execute(_task(nb), tmp_path / "out.ipynb"))
+    out = _outputs(worker.execute(_task(nb), tmp_path / "out.ipynb"))
     assert out == ["survived"]
     assert len(marker.read_text().splitlines()) == 2
 
@@ -126,9 +126,9 @@ def test_report_after_a_crash_runs_in_a_new_kernel(tmp_path):
     marker = tmp_path / "attempts.txt"
     crash = _notebook(tmp_path / "crash.ipynb", CRASH.format(marker=str(marker), always=True))
     (tmp_path / "out").mkdir()
-    reports.run_task(_task(crash, "crash"), tmp_path / "out", tmp_path)
+    worker.run_task(_task(crash, "crash"), tmp_path / "out", tmp_path)
     probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
-    assert _outputs(reports._execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]
+    assert _outputs(worker.execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]
 
 
 def _comparable(page: str) -> str:
@@ -156,13 +156,13 @@ def demo(tmp_path_factory):
 
 @pytest.mark.slow
 def test_report_built_in_a_warm_kernel_equals_one_built_in_a_fresh_kernel(demo, tmp_path):
-    tasks = {t.slug: t for t in reports.plan_tasks(demo, [("ashford-vale", "Ashford Vale"),
+    planned = {t.slug: t for t in tasks.plan_tasks(demo, [("ashford-vale", "Ashford Vale"),
                                                           ("brackenmoor", "Brackenmoor")])}  # fmt: skip
     out = tmp_path / "out"
     out.mkdir()
 
     def build(slug: str) -> str:
-        assert reports.run_task(tasks[slug], out, tmp_path).status == "ok"
+        assert worker.run_task(planned[slug], out, tmp_path).status == "ok"
         return _comparable((out / f"{slug}.html").read_text())
 
     fresh_site, fresh_national = build("site-ashford-vale"), None
@@ -170,14 +170,14 @@ def test_report_built_in_a_warm_kernel_equals_one_built_in_a_fresh_kernel(demo, 
     fresh_national = build("national")
     # The same kernel now builds another site, runs a leaking notebook, then both again.
     build("site-brackenmoor")
-    reports._execute(_task(_notebook(tmp_path / "leak.ipynb", LEAK)), tmp_path / "l.ipynb")
+    worker.execute(_task(_notebook(tmp_path / "leak.ipynb", LEAK)), tmp_path / "l.ipynb")
     assert build("national") == fresh_national
     assert build("site-ashford-vale") == fresh_site
 
 
 def test_library_import_leaves_the_matplotlib_backend_alone():
-    code = ("import matplotlib; matplotlib.use('pdf'); import hsc_research.plots, "
-            "hsc_research.present; print(matplotlib.get_backend())")  # fmt: skip
+    code = ("import matplotlib; matplotlib.use('pdf'); import hsc_research.report.plots, "
+            "hsc_research.report.figures; print(matplotlib.get_backend())")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "pdf"
 
@@ -186,7 +186,7 @@ def test_engine_is_declared_as_a_papermill_entry_point():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     target = project["entry-points"]["papermill.engine"][engine.ENGINE_NAME]
     module, _, name = target.partition(":")
-    assert (module, name) == ("hsc_research.engine", "WarmKernelEngine")
+    assert (module, name) == ("hsc_research.report.engine", "WarmKernelEngine")
 
 
 def test_engine_is_registered_with_papermill():
@@ -199,7 +199,7 @@ def test_engine_is_registered_with_papermill():
 def test_engine_module_imports_before_papermill():
     """papermill loads its entry points (this engine's too) when it is imported: the
     engine module imported first must not make that a circular import."""
-    code = ("import hsc_research.engine as e, papermill; "
+    code = ("import hsc_research.report.engine as e, papermill; "
             "from papermill.engines import papermill_engines as p; e.register(); "
             "print(p.get_engine('hsc-warm') is e.WarmKernelEngine)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hsc_research import findings
-from hsc_research.formatting import points
+from hsc_research.report import findings
+from hsc_research.report.formatting import points
 
 
 def _row(**kw):

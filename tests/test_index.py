@@ -13,19 +13,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hsc_research import reports
 from hsc_research.aggregate.io import NATIONAL
 from hsc_research.config import project_paths
+from hsc_research.report import index, tasks
 
 MANIFEST = {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"}
 
 
-def _tasks() -> list[reports.ReportTask]:
+def _tasks() -> list[tasks.ReportTask]:
     """A site task (site id "north") and the national task."""
-    return reports.plan_tasks(project_paths(Path("/nonexistent")), [("north", "North")])
+    return tasks.plan_tasks(project_paths(Path("/nonexistent")), [("north", "North")])
 
 
-def _indicators(tmp_path: Path, estimates: dict[tuple[str, str], float]) -> Path:
+PACKAGED = Path(index.__file__).parent.with_name("instrument") / "hsc2019.yaml"
+
+
+def _indicators(
+    tmp_path: Path, estimates: dict[tuple[str, str], float], codebook: str | None = None
+) -> Path:
+    """An aggregates folder holding ``indicators.parquet`` and the codebook (the packaged
+    one unless ``codebook`` text is given), as ``hsc-research aggregate`` writes them."""
+    (tmp_path / "codebook.yaml").write_text(codebook or PACKAGED.read_text(encoding="utf-8"))
     rows = [
         {"wave": 2023, "scope": scope, "indicator": ind, "label": f"label {ind}", "estimate": est}
         for (scope, ind), est in estimates.items()
@@ -37,7 +45,7 @@ def _indicators(tmp_path: Path, estimates: dict[tuple[str, str], float]) -> Path
 
 
 def _result(name="North", slug="site-north", pdf=None, seconds=1.0):
-    return reports.ReportResult(name=name, slug=slug, kind="site", status="ok",
+    return tasks.ReportResult(name=name, slug=slug, kind="site", status="ok",
                                 seconds=seconds, html=f"{slug}.html", pdf=pdf)  # fmt: skip
 
 
@@ -48,26 +56,37 @@ def _result(name="North", slug="site-north", pdf=None, seconds=1.0):
 )
 def test_index_numbers_round_half_away_from_zero(tmp_path, estimate, text):
     agg = _indicators(tmp_path, {("north", "trust_hospital_in_asc"): estimate})
-    _, cells = reports.headline_cells(agg, _tasks(), 10)
+    _, cells = index.headline_cells(agg, _tasks(), 10)
     assert cells["site-north"][0] == (text, pytest.approx(100 * estimate))
 
 
 def test_index_numbers_are_of_the_latest_wave(tmp_path):
     agg = _indicators(tmp_path, {("north", "trust_hospital_in_asc"): 0.25})
-    headers, cells = reports.headline_cells(agg, _tasks(), 10)
+    headers, cells = index.headline_cells(agg, _tasks(), 10)
     assert headers[0] == "label trust_hospital_in_asc"
     assert cells["site-north"][0][0] == "25%"
 
 
+def test_index_columns_are_the_codebooks_index_indicators(tmp_path):
+    text = PACKAGED.read_text(encoding="utf-8")
+    line = next(x for x in text.splitlines() if x.strip().startswith("index_indicators:"))
+    copy = text.replace(line, "  index_indicators: [wp_free_up_beds, trust_hospital_in_asc]")
+    agg = _indicators(tmp_path, {("north", "trust_hospital_in_asc"): 0.25,
+                                 ("north", "wp_free_up_beds"): 0.5}, copy)  # fmt: skip
+    headers, cells = index.headline_cells(agg, _tasks(), 10)
+    assert headers == ["label wp_free_up_beds", "label trust_hospital_in_asc"]
+    assert [c[0] for c in cells["site-north"]] == ["50%", "25%"]
+
+
 def test_unpublished_index_number_reads_suppressed_and_has_no_sort_value(tmp_path):
     agg = _indicators(tmp_path, {(NATIONAL, "trust_hospital_in_asc"): 0.5})
-    _, cells = reports.headline_cells(agg, _tasks(), 10)
+    _, cells = index.headline_cells(agg, _tasks(), 10)
     assert cells["site-north"][0] == ("suppressed (n<10)", None)
     assert cells["national"][0] == ("50%", 50.0)
 
 
 def test_index_table_is_complete_without_javascript():
-    page = reports.index_html(
+    page = index.index_html(
         [_result(), _result("South", "site-south")], MANIFEST, ["Trust"],
         {"site-north": [("13%", 12.5)], "site-south": [("suppressed (n<10)", None)]},
     )  # fmt: skip
@@ -80,36 +99,36 @@ def test_index_table_is_complete_without_javascript():
 
 
 def test_index_headers_are_column_headers_the_script_makes_sortable():
-    page = reports.index_html([_result()], MANIFEST, ["Trust"], {"site-north": [("1%", 1.0)]})
+    page = index.index_html([_result()], MANIFEST, ["Trust"], {"site-north": [("1%", 1.0)]})
     heads = re.findall(r"<th ([^>]*)>", page)
     assert len(heads) == 5 and all('scope="col"' in h for h in heads)
-    assert 'setAttribute("aria-sort", dir)' in reports.INDEX_SCRIPT
-    assert 'createElement("button")' in reports.INDEX_SCRIPT
+    assert 'setAttribute("aria-sort", dir)' in index.INDEX_SCRIPT
+    assert 'createElement("button")' in index.INDEX_SCRIPT
 
 
 def test_index_loads_no_script_but_its_own_inline_one():
-    page = reports.index_html([_result()], MANIFEST)
+    page = index.index_html([_result()], MANIFEST)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S)
-    assert scripts == [("", reports.INDEX_SCRIPT)]
-    digest = base64.b64encode(hashlib.sha256(reports.INDEX_SCRIPT.encode()).digest()).decode()
+    assert scripts == [("", index.INDEX_SCRIPT)]
+    digest = base64.b64encode(hashlib.sha256(index.INDEX_SCRIPT.encode()).digest()).decode()
     assert f"default-src 'none'; script-src 'sha256-{digest}'" in page
 
 
 def test_index_script_writes_no_html():
-    assert "innerHTML" not in reports.INDEX_SCRIPT
-    assert "insertAdjacentHTML" not in reports.INDEX_SCRIPT
+    assert "innerHTML" not in index.INDEX_SCRIPT
+    assert "insertAdjacentHTML" not in index.INDEX_SCRIPT
 
 
 def test_index_escapes_names_in_links_and_pdf_links():
     res = _result(name='<img src=x onerror="a()">&', pdf="site-north.pdf")
-    page = reports.index_html([res], MANIFEST)
+    page = index.index_html([res], MANIFEST)
     assert "<img" not in page
     assert "&lt;img src=x onerror=&quot;a()&quot;&gt;&amp;" in page
     assert '<a href="site-north.pdf">PDF<span class="visually-hidden"> of &lt;img' in page
 
 
 def test_index_has_a_pdf_column_only_when_pdfs_were_written():
-    assert ">PDF</th>" not in reports.index_html([_result()], MANIFEST)
-    page = reports.index_html([_result(pdf="site-north.pdf"), _result("S", "site-s")], MANIFEST)
+    assert ">PDF</th>" not in index.index_html([_result()], MANIFEST)
+    page = index.index_html([_result(pdf="site-north.pdf"), _result("S", "site-s")], MANIFEST)
     assert '<th scope="col">PDF</th>' in page
     assert "<td>none</td>" in page

@@ -18,8 +18,8 @@ import unicodedata
 import pytest
 from conftest import ROOT
 
-from hsc_research import reports
 from hsc_research.cli import main
+from hsc_research.report import pdf
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 if CHROMIUM is None:
@@ -117,7 +117,7 @@ def test_manifest_records_each_pdf(project):
 
 
 def test_footer_escapes_text_from_the_data():
-    footer = reports.footer_html('<img src=x onerror="f()">', 2019)
+    footer = pdf.footer_html('<img src=x onerror="f()">', 2019)
     assert "<img" not in footer and "&lt;img src=x onerror=&quot;f()&quot;&gt;" in footer
     assert '<span class="pageNumber"></span> of <span class="totalPages"></span>' in footer
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hsc_research import plots
+from hsc_research.report import plots
 
 
 @pytest.fixture

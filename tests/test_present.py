@@ -7,20 +7,21 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hsc_research import present
+from hsc_research import report
 from hsc_research.errors import InputError
-from hsc_research.reports import _add_toc
+from hsc_research.report.export import add_toc
+from hsc_research.report.text import md_text
 
 
 def test_markdown_escapes_html_and_markup():
-    out = present._md("<script>x</script> *bold* [link](y)")
+    out = md_text("<script>x</script> *bold* [link](y)")
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "\\*bold\\*" in out and "\\[link\\]" in out
 
 
 def test_html_table_escapes_and_marks_suppressed():
     t = pd.DataFrame({"Site": ["<b>Evil</b>"], "n": [pd.NA]})
-    html = present.html_table(t, "Cap <i>", min_cell=10).data
+    html = report.html_table(t, "Cap <i>", min_cell=10).data
     assert "&lt;b&gt;Evil&lt;/b&gt;" in html and "<b>Evil" not in html
     assert "suppressed (n&lt;10)" in html or "suppressed (n<10)" in html
     assert "Cap &lt;i&gt;" in html
@@ -29,7 +30,7 @@ def test_html_table_escapes_and_marks_suppressed():
 def test_toc_lists_level_two_headings():
     body = ('<main><div class="jp-Cell"><h1 id="T">T<a class="anchor-link" href="#T">¶</a></h1></div>'
             '<div class="jp-Cell"><h2 id="A-b">A b<a class="anchor-link" href="#A-b">¶</a></h2></div></main>')  # fmt: skip
-    out = _add_toc(body)
+    out = add_toc(body)
     assert '<li><a href="#A-b">A b</a></li>' in out
     assert out.index("report-toc") > out.index("<h1") and out.index("report-toc") < out.index("<h2")
 
@@ -43,19 +44,19 @@ def _rendered(markdown: str) -> str:
 
 def test_markdown_line_breaks_in_data_start_no_heading():
     for brk in ("\n", "\r\n", "\u2028", "\u2029", "\x85"):
-        page = _rendered(f"# {present._md(f'North{brk}# injected')}: report")
+        page = _rendered(f"# {md_text(f'North{brk}# injected')}: report")
         assert page.count("<h1") == 1, repr(brk)
         assert "North # injected: report" in page
 
 
 def test_markdown_url_in_data_is_not_a_link():
-    page = _rendered(present._md("see https://evil.example and <https://evil.example>"))
+    page = _rendered(md_text("see https://evil.example and <https://evil.example>"))
     assert "<a " not in page
     assert "see https://evil.example and &lt;https://evil.example&gt;" in page
 
 
 def test_markdown_dollars_in_data_are_not_math():
-    page = _rendered(present._md(r"$\frac{1}{$ and $x$"))
+    page = _rendered(md_text(r"$\frac{1}{$ and $x$"))
     assert r"$\frac{1}{$ and $x$" in page
 
 
@@ -66,7 +67,7 @@ def _aggregates(folder, codebook_text):
     write({}, folder, meta, codebook_text)
 
 
-PACKAGED = Path(present.__file__).with_name("instrument") / "hsc2019.yaml"
+PACKAGED = Path(report.__file__).parent.with_name("instrument") / "hsc2019.yaml"
 
 
 def test_context_reads_the_codebook_of_the_aggregates(tmp_path):
@@ -74,19 +75,19 @@ def test_context_reads_the_codebook_of_the_aggregates(tmp_path):
         "label: Strongly agree}", "label: Agree completely}"
     )
     _aggregates(tmp_path, text)
-    ctx = present.load_context(tmp_path, site="north")
+    ctx = report.load_context(tmp_path, site="north")
     assert ctx.codebook.scales["agree4"].labels[-1] == "Agree completely"
 
 
 def test_context_refuses_another_codebook(tmp_path):
     _aggregates(tmp_path, PACKAGED.read_text(encoding="utf-8").replace("Strongly agree}", "Fully}"))
     with pytest.raises(InputError, match="not the codebook the aggregates were computed with"):
-        present.load_context(tmp_path, site="north", codebook=PACKAGED)
+        report.load_context(tmp_path, site="north", codebook=PACKAGED)
 
 
 def test_context_accepts_the_same_codebook(tmp_path):
     _aggregates(tmp_path, PACKAGED.read_text(encoding="utf-8"))
-    ctx = present.load_context(tmp_path, codebook=PACKAGED)
+    ctx = report.load_context(tmp_path, codebook=PACKAGED)
     assert ctx.codebook.id == "hsc2019"
 
 
@@ -101,7 +102,7 @@ def _glance_ctx(rows, is_site=True):
                            else "no evidence of a difference" for d, s in zip(svr["diff"], svr["significant"], strict=True)])  # fmt: skip
     from hsc_research.instrument import load_codebook
 
-    return present.Context({"site_vs_rest": svr}, {"sites": {"x": "X"}, "waves": [2019]},
+    return report.Context({"site_vs_rest": svr}, {"sites": {"x": "X"}, "waves": [2019]},
                            load_codebook(), "x", 2019, None, 10)  # fmt: skip
 
 
@@ -109,7 +110,7 @@ def test_scorecard_flags_in_words_and_symbols_never_colour_alone():
     ctx = _glance_ctx([("Trust A", 0.40, 0.30, 0.10, 0.02, 0.18, True),
                        ("Trust B", 0.20, 0.30, -0.10, -0.18, -0.02, True),
                        ("Trust C", 0.31, 0.30, 0.01, -0.05, 0.07, False)])  # fmt: skip
-    html = present.at_a_glance(ctx).data
+    html = report.at_a_glance(ctx).data
     assert "\u25b2 higher" in html and "\u25bc lower" in html and "\u25cf in line" in html
     # The scorecard's intervals are the gap analysis's family: 3 comparisons, 98.3%.
     assert "98.3% CI (points)" in html and "2 to 18" in html
@@ -118,7 +119,7 @@ def test_scorecard_flags_in_words_and_symbols_never_colour_alone():
 def test_what_stands_out_puts_significant_results_first_with_the_reason():
     ctx = _glance_ctx([("Small but significant", 0.40, 0.35, 0.05, 0.01, 0.09, True),
                        ("Large, not significant", 0.60, 0.30, 0.30, -0.02, 0.62, False)])  # fmt: skip
-    html = present.at_a_glance(ctx).data
+    html = report.at_a_glance(ctx).data
     stand = html[html.index("What stands out") : html.index("Questions to consider")]
     assert stand.index("Small but significant") < stand.index("Large, not significant")
     assert "higher than the rest of the sites by 5 points" in stand
@@ -128,7 +129,7 @@ def test_what_stands_out_puts_significant_results_first_with_the_reason():
 def test_questions_to_consider_follow_the_gap_analysis():
     ctx = _glance_ctx([("Hospital staff who trust ASC", 0.20, 0.35, -0.15, -0.25, -0.05, True),
                        ("ASC staff who trust GPs", 0.50, 0.48, 0.02, -0.05, 0.09, False)])  # fmt: skip
-    html = present.at_a_glance(ctx).data
+    html = report.at_a_glance(ctx).data
     questions = html[html.index("Questions to consider") :]
     assert "Hospital staff who trust ASC: 20% here against 35% elsewhere" in questions
     assert "In line with other sites on 1 indicator(s)" in questions

@@ -9,9 +9,10 @@ import shutil
 import pytest
 from conftest import ROOT
 
-from hsc_research import reports
 from hsc_research.cli import main
 from hsc_research.config import project_paths
+from hsc_research.report import build as report_build
+from hsc_research.report import index, tasks
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_no_raw_missing_markers_in_reports(built):
 def test_reports_hide_code(built):
     root, _ = built
     text = (root / "reports/site-ashford-vale.html").read_text()
-    assert "present.load_context" not in text
+    assert "report.load_context" not in text
     assert "from hsc_research import" not in text
     assert 'class="jp-InputPrompt' not in text
 
@@ -107,7 +108,7 @@ def test_failing_report_is_marked_and_leaves_no_file(built, tmp_path):
                         "source": "raise RuntimeError('deliberate failure')"})  # fmt: skip
     (broken / "notebooks/national_report.ipynb").write_text(json.dumps(nb))
     (broken / "reports/national.html").unlink()
-    results = reports.build(project_paths(broken), jobs=2, progress=False)
+    results = report_build.build(project_paths(broken), jobs=2, progress=False)
     status = {r.slug: r.status for r in results}
     assert status == {"site-ashford-vale": "ok", "site-brackenmoor": "ok", "national": "failed"}
     assert not (broken / "reports/national.html").exists()
@@ -118,9 +119,9 @@ def test_failing_report_is_marked_and_leaves_no_file(built, tmp_path):
 
 
 def test_site_names_are_escaped_in_the_index():
-    res = reports.ReportResult(name="<script>x</script>", slug="s", kind="site", status="ok",
+    res = tasks.ReportResult(name="<script>x</script>", slug="s", kind="site", status="ok",
                                seconds=1.0, html="s.html")  # fmt: skip
-    page = reports.index_html([res], {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"})
+    page = index.index_html([res], {"input_sha256": "0" * 64, "version": "0", "started_utc": "t"})
     assert "<script>x" not in page and "&lt;script&gt;x" in page
 
 

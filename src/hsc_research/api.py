@@ -707,7 +707,7 @@ def fit_ordinal(
 
 def diverging_bars(dist: pd.DataFrame, scale=None, title: str | None = None, **kwargs):
     """Diverging stacked bars of a :func:`likert_distribution`, one bar per item and
-    breakdown value (see :func:`hsc_research.plots.diverging_bars`).
+    breakdown value (see :func:`hsc_research.report.plots.diverging_bars`).
 
     Parameters
     ----------
@@ -720,7 +720,7 @@ def diverging_bars(dist: pd.DataFrame, scale=None, title: str | None = None, **k
     title
         Figure title (default: the question's short title).
     **kwargs
-        Passed to :func:`hsc_research.plots.diverging_bars`.
+        Passed to :func:`hsc_research.report.plots.diverging_bars`.
 
     Returns
     -------
@@ -733,7 +733,7 @@ def diverging_bars(dist: pd.DataFrame, scale=None, title: str | None = None, **k
     >>> fig.axes[0].get_title()
     'Trust'
     """
-    from hsc_research import plots
+    from hsc_research.report import plots
 
     return plots.diverging_bars(dist, scale, title, **kwargs)
 

@@ -316,8 +316,8 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
-    from hsc_research import reports
     from hsc_research.pipeline import run_aggregate
+    from hsc_research.report import build as reports
 
     paths = project_paths(args.root)
     with reports.build_lock(paths):  # a running build reads these tables
@@ -329,8 +329,8 @@ def cmd_aggregate(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     import time
 
-    from hsc_research import reports
     from hsc_research.pipeline import ensure_aggregates
+    from hsc_research.report import build as reports
 
     paths = project_paths(args.root)
     # One build at a time, aggregating included: two would overwrite each other's files.

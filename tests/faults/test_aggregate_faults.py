@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT
 
-from hsc_research import reports
 from hsc_research.aggregate.io import AggregatesError, verify
 from hsc_research.cli import main
 from hsc_research.config import project_paths
 from hsc_research.pipeline import ensure_aggregates
+from hsc_research.report import build as report_build
 
 PACKAGED = ROOT / "src/hsc_research/instrument/hsc2019.yaml"
 
@@ -142,10 +142,10 @@ def test_build_verifies_before_starting_a_report(project, monkeypatch):
     def no_report(*args):
         raise AssertionError("a report was started")
 
-    monkeypatch.setattr(reports, "run_task", no_report)
+    monkeypatch.setattr(report_build, "run_task", no_report)
     (project.aggregates / "indicators.parquet").unlink()
     with pytest.raises(AggregatesError, match=r"indicators\.parquet: missing"):
-        reports.build(project, progress=False)
+        report_build.build(project, progress=False)
 
 
 def test_full_disk_while_aggregating_is_one_line_and_leaves_no_complete_set(

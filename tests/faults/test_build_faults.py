@@ -18,9 +18,10 @@ import pandas as pd
 import papermill
 import pytest
 
-from hsc_research import reports
 from hsc_research.cli import main
 from hsc_research.config import project_paths
+from hsc_research.report import build as report_build
+from hsc_research.report import tasks, worker
 
 SITES = ["site-ashford-vale.html", "site-brackenmoor.html", "site-castlebridge.html"]
 
@@ -28,8 +29,8 @@ SITES = ["site-ashford-vale.html", "site-brackenmoor.html", "site-castlebridge.h
 def fake_run_task(task, out_dir, work_dir):
     """Stand-in for the notebook run: writes a small page as run_task does."""
     target = out_dir / f"{task.slug}.html"
-    reports._write_report(target, f"<h1>{task.slug}</h1>")
-    return reports.ReportResult(name=task.name, slug=task.slug, kind=task.kind, status="ok",
+    worker.write_report(target, f"<h1>{task.slug}</h1>")
+    return tasks.ReportResult(name=task.name, slug=task.slug, kind=task.kind, status="ok",
                                 seconds=0.01, html=target.name, parameters=task.parameters)  # fmt: skip
 
 
@@ -48,7 +49,7 @@ def project(aggregated, tmp_path, monkeypatch):
 
     root = tmp_path / "proj"
     shutil.copytree(aggregated, root)
-    monkeypatch.setattr(reports, "run_task", fake_run_task)
+    monkeypatch.setattr(report_build, "run_task", fake_run_task)
     return project_paths(root)
 
 
@@ -107,7 +108,7 @@ def test_leftover_temporary_files_are_removed(project):
 
 
 def test_second_build_at_once_exits_with_one_line(project, capsys):
-    with reports.build_lock(project):
+    with report_build.build_lock(project):
         code = build(project)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
@@ -117,12 +118,12 @@ def test_second_build_at_once_exits_with_one_line(project, capsys):
 
 def test_lock_is_released_when_the_build_ends(project):
     assert build(project) == 0
-    with reports.build_lock(project):  # would raise if still held
+    with report_build.build_lock(project):  # would raise if still held
         pass
 
 
 def test_worker_that_dies_marks_its_report_failed(project, monkeypatch):
-    monkeypatch.setattr(reports, "run_task", die)
+    monkeypatch.setattr(report_build, "run_task", die)
     assert build(project) == 1
     manifest = json.loads((project.reports / "manifest.json").read_text())
     assert {r["status"] for r in manifest["reports"]} == {"failed"}
@@ -156,7 +157,7 @@ def test_full_disk_keeps_the_previous_index_and_manifest(project, monkeypatch, c
         raise _no_space(str(self))
 
     old = _previous_index(project)
-    monkeypatch.setattr(reports, "run_task", REAL_RUN_TASK)
+    monkeypatch.setattr(report_build, "run_task", REAL_RUN_TASK)
     monkeypatch.setattr(papermill, "execute_notebook", notebook_fails)
     monkeypatch.setattr(pathlib.Path, "write_text", write_fails)
     code = build(project)
@@ -179,7 +180,7 @@ def test_full_disk_for_reports_only_marks_them_failed(project, monkeypatch):
             raise _no_space(str(self))
         return real_write(self, *args, **kwargs)
 
-    monkeypatch.setattr(reports, "run_task", REAL_RUN_TASK)
+    monkeypatch.setattr(report_build, "run_task", REAL_RUN_TASK)
     monkeypatch.setattr(papermill, "execute_notebook", notebook_fails)
     monkeypatch.setattr(pathlib.Path, "write_text", log_fails)
     assert build(project) == 1
@@ -189,13 +190,13 @@ def test_full_disk_for_reports_only_marks_them_failed(project, monkeypatch):
     assert "FAILED" in (project.reports / "index.html").read_text()
 
 
-REAL_RUN_TASK = reports.run_task
+REAL_RUN_TASK = report_build.run_task
 
 KILLED_BUILD = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from hsc_research import reports
+    from hsc_research.report import build as report_build
     from hsc_research.config import project_paths
 
     markers = Path(sys.argv[2])
@@ -206,8 +207,8 @@ KILLED_BUILD = textwrap.dedent(
         (out_dir / f"{task.slug}.late.html").write_text("written after the build died")
         return None
 
-    reports.run_task = slow
-    reports.build(project_paths(sys.argv[1]), jobs=2, progress=False)
+    report_build.run_task = slow
+    report_build.build(project_paths(sys.argv[1]), jobs=2, progress=False)
     """
 )
 
@@ -235,12 +236,12 @@ def test_killed_build_leaves_no_worker_writing_reports(project, tmp_path):
     time.sleep(5)  # longer than a worker would have taken to write its report
     assert not [pid for pid in workers if _alive(pid)]
     assert not list(project.reports.glob("*.late.html"))
-    with reports.build_lock(project):  # the dead build's lock is free again
+    with report_build.build_lock(project):  # the dead build's lock is free again
         pass
 
 
 def test_aggregate_while_a_build_runs_exits_with_one_line(project, capsys):
-    with reports.build_lock(project):
+    with report_build.build_lock(project):
         code = main(["--root", str(project.root), "aggregate"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "another build is running" in err[0]
@@ -260,11 +261,9 @@ def test_full_disk_writing_a_report_names_it_and_leaves_no_temporary_file(tmp_pa
         def write(self, text):
             raise OSError(errno.ENOSPC, "No space left on device")  # as write() does: no file
 
-    monkeypatch.setattr(reports.os, "fdopen", Full)
+    monkeypatch.setattr(worker.os, "fdopen", Full)
     with pytest.raises(OSError) as caught:
-        reports._write_report(tmp_path / "site-a.html", "<p>page</p>")
+        worker.write_report(tmp_path / "site-a.html", "<p>page</p>")
     assert caught.value.filename == str(tmp_path / "site-a.html")
     assert list(tmp_path.iterdir()) == []
-    assert reports._error_line(caught.value).startswith(
-        f"{tmp_path / 'site-a.html'}: no space left"
-    )
+    assert worker.error_line(caught.value).startswith(f"{tmp_path / 'site-a.html'}: no space left")

@@ -3,7 +3,7 @@
 Rules (tested in ``tests/test_findings.py``):
 
 * numbers are whole percentage points (proportions x 100, rounded half away from zero,
-  :mod:`~hsc_research.formatting`);
+  :mod:`~hsc_research.report.formatting`);
 * a difference is called higher / lower exactly when the interval quoted beside it
   excludes 0 (:mod:`~hsc_research.stats.multiplicity`); the interval is quoted with its
   level and family, as in the table it comes from;
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from hsc_research.formatting import bound, fixed, pct, points
+from hsc_research.report.formatting import bound, fixed, pct, points
 from hsc_research.stats.multiplicity import interval_label
 
 TOO_FEW = "too few respondents to report"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 # No backend is chosen here: a library leaves that to its user. Report kernels
-# get MPLBACKEND=Agg from the build (hsc_research.engine).
+# get MPLBACKEND=Agg from the build (hsc_research.report.engine).
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
@@ -20,8 +20,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from hsc_research.formatting import fixed, pct_value, signed
 from hsc_research.instrument import Codebook, Scale, load_codebook
+from hsc_research.report.formatting import fixed, pct_value, signed
 from hsc_research.stats.compare import adjusted_limits, funnel_limits
 
 #: Okabe-Ito palette (colour-blind safe).

@@ -6,7 +6,7 @@ entry point) keeps one kernel alive in each worker process, with the report libr
 imported once, and runs every report of that worker in it.
 
 Isolation between reports: before each notebook the kernel runs
-:func:`hsc_research.kernel_state.reset_kernel_state` through a separate client,
+:func:`hsc_research.report.kernel_state.reset_kernel_state` through a separate client,
 silently (no history, no output, no execution count):
 
 - ``%reset -f``: the user namespace is emptied (globals a notebook set are gone);
@@ -34,7 +34,7 @@ import logging
 import os
 import threading
 
-from hsc_research.kernel_state import WARM_IMPORTS, _reset_code, _warm_code
+from hsc_research.report.kernel_state import WARM_IMPORTS, _reset_code, _warm_code
 
 #: Name of the engine in papermill's registry (``papermill.engine`` entry point).
 ENGINE_NAME = "hsc-warm"
@@ -111,7 +111,7 @@ class WarmKernel:
             raise KernelCodeError(f"{content.get('ename')}: {content.get('evalue')}")
 
     def reset(self, cwd: str) -> None:
-        """Empty the namespace and restore the warmed state (:func:`hsc_research.kernel_state.reset_kernel_state`)."""
+        """Empty the namespace and restore the warmed state (:func:`hsc_research.report.kernel_state.reset_kernel_state`)."""
         self.run(_reset_code(cwd))
 
     def shutdown(self) -> None:
@@ -185,7 +185,7 @@ def register() -> None:
 def __getattr__(name: str):
     # The engine class subclasses papermill's Engine, and importing papermill loads the
     # entry points, this module's included: a class built at import would make
-    # ``import hsc_research.engine`` (before papermill) a circular import. It is built
+    # ``import hsc_research.report.engine`` (before papermill) a circular import. It is built
     # when first asked for instead.
     if name == "WarmKernelEngine":
         return _engine_class()

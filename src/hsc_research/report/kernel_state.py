@@ -1,7 +1,7 @@
 """What runs inside a warm report kernel: the warm-up and the reset between reports.
 
-Kept apart from :mod:`hsc_research.engine` so that a kernel imports neither papermill
-nor the Jupyter client machinery. See :mod:`hsc_research.engine` for what is reset.
+Kept apart from :mod:`hsc_research.report.engine` so that a kernel imports neither papermill
+nor the Jupyter client machinery. See :mod:`hsc_research.report.engine` for what is reset.
 """
 
 from __future__ import annotations
@@ -16,7 +16,13 @@ from typing import Any
 BUILD_RC = {"svg.hashsalt": "hsc-research"}
 
 #: Imported once when a kernel starts (what every report notebook imports).
-WARM_IMPORTS = ("hsc_research.present",)
+WARM_IMPORTS = (
+    "hsc_research.report.context",
+    "hsc_research.report.text",
+    "hsc_research.report.tables",
+    "hsc_research.report.glance",
+    "hsc_research.report.figures",
+)
 
 # State of this (kernel) process when it was warmed; reset_kernel_state returns to it.
 _BASELINE: dict[str, Any] = {}
@@ -102,9 +108,9 @@ def _reset_code(cwd: str) -> str:
     return (
         f'__import__("os").chdir({cwd!r})\n'
         'get_ipython().run_line_magic("reset", "-f")\n'
-        f'__import__("hsc_research.kernel_state").kernel_state.reset_kernel_state({cwd!r})\n'
+        f'__import__("hsc_research.report.kernel_state").report.kernel_state.reset_kernel_state({cwd!r})\n'
     )
 
 
 def _warm_code(imports: tuple[str, ...]) -> str:
-    return f'__import__("hsc_research.kernel_state").kernel_state.warm_up_kernel({imports!r})\n'
+    return f'__import__("hsc_research.report.kernel_state").report.kernel_state.warm_up_kernel({imports!r})\n'

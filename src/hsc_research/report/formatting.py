@@ -72,3 +72,16 @@ def pct_value(value: float) -> str:
     if value is None or not np.isfinite(value):
         return "n/a"
     return f"{int(round_half_away(value))}%"
+
+
+def p_text(p: float) -> str:
+    """A p-value as printed: "< 0.001", "= 0.043" (three decimals), or "n/a" when missing.
+
+    Examples
+    --------
+    >>> p_text(0.0004), p_text(0.0425), p_text(float("nan"))
+    ('< 0.001', '= 0.043', 'n/a')
+    """
+    if p is None or not np.isfinite(p):
+        return "n/a"
+    return "< 0.001" if p < 0.001 else f"= {fixed(p, 3)}"

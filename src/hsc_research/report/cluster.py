@@ -9,7 +9,7 @@ only the installed package (and a ``python3`` Jupyter kernel): it
   temporary folder per worker process, kept for the build's other reports), or reads
   them from a shared folder given as ``--worker-aggregates`` (the path as the workers
   see it), and
-- runs each notebook in its warm kernel (:mod:`hsc_research.engine`), so workers should
+- runs each notebook in its warm kernel (:mod:`hsc_research.report.engine`), so workers should
   run one thread each (``dask worker ADDRESS --nthreads 1``).
 
 A report that fails on a worker is marked failed with its error, as in a local build;
@@ -73,7 +73,7 @@ def run_remote(task, notebook_text: str, aggregates: dict[str, bytes] | str, sha
     Parameters
     ----------
     task
-        The :class:`~hsc_research.reports.ReportTask` as planned by the build.
+        The :class:`~hsc_research.report.tasks.ReportTask` as planned by the build.
     notebook_text
         The notebook (JSON text).
     aggregates
@@ -81,7 +81,7 @@ def run_remote(task, notebook_text: str, aggregates: dict[str, bytes] | str, sha
     sha
         SHA-256 of the aggregates' ``meta.json`` (names received aggregates).
     """
-    from hsc_research import reports
+    from hsc_research.report import worker
 
     folder = aggregates if isinstance(aggregates, str) else str(_materialise(aggregates, sha))
     with tempfile.TemporaryDirectory(prefix="hsc-report-") as tmp:
@@ -92,7 +92,7 @@ def run_remote(task, notebook_text: str, aggregates: dict[str, bytes] | str, sha
         local = dataclasses.replace(
             task, notebook=notebook, parameters={**task.parameters, "aggregates_dir": folder}
         )
-        result = reports.run_task(local, work / "out", work)
+        result = worker.run_task(local, work / "out", work)
         page = trace = None
         page_path = work / "out" / f"{task.slug}.html"
         if result.status == "ok":
@@ -150,11 +150,11 @@ def fan_out(
     jobs: int,
     worker_aggregates: str | None = None,
 ) -> Iterator:
-    """Run ``tasks`` on the cluster; yield each :class:`~hsc_research.reports.ReportResult`
+    """Run ``tasks`` on the cluster; yield each :class:`~hsc_research.report.tasks.ReportResult`
     as it completes, its HTML written to ``out_dir``."""
     from distributed import as_completed
 
-    from hsc_research import reports
+    from hsc_research.report import worker
 
     with client_for(scheduler, jobs) as client:
         if worker_aggregates is None:
@@ -175,23 +175,23 @@ def fan_out(
             try:
                 result, page, trace = fut.result()
             except Exception as exc:  # the task's worker died (each time it was tried)
-                yield _failed(t, f"the worker died: {reports._error_line(exc)}")
+                yield _failed(t, f"the worker died: {worker.error_line(exc)}")
                 continue
             if trace:
                 with contextlib.suppress(OSError):
                     (work_dir / f"{t.slug}.error.txt").write_text(trace, encoding="utf-8")
             if page is not None:
                 try:
-                    reports._write_report(out_dir / f"{t.slug}.html", page)
+                    worker.write_report(out_dir / f"{t.slug}.html", page)
                 except OSError as exc:
                     result = dataclasses.replace(
-                        result, status="failed", html=None, error=reports._error_line(exc)
+                        result, status="failed", html=None, error=worker.error_line(exc)
                     )
             yield result
 
 
 def _failed(task, error: str):
-    from hsc_research.reports import ReportResult
+    from hsc_research.report.tasks import ReportResult
 
     return ReportResult(task.name, task.slug, task.kind, "failed", 0.0, error=error,
                         parameters=task.parameters)  # fmt: skip

@@ -1,0 +1,112 @@
+"""The report's context: the aggregates, codebook and scope one report reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from hsc_research.aggregate.io import CODEBOOK_NAME, NATIONAL, read, text_sha256
+from hsc_research.config import MIN_CELL
+from hsc_research.errors import InputError
+from hsc_research.instrument import Codebook, load_codebook
+
+
+@dataclass
+class Context:
+    """The aggregates and the parameters of one report."""
+
+    tables: Mapping[str, pd.DataFrame]
+    meta: dict
+    codebook: Codebook
+    scope: str  # a site id or NATIONAL
+    wave: int
+    previous_wave: int | None
+    min_cell: int
+
+    @property
+    def is_site(self) -> bool:
+        return self.scope != NATIONAL
+
+    @property
+    def name(self) -> str:
+        """Display name of the scope."""
+        return self.meta["sites"].get(self.scope, self.scope) if self.is_site else "All sites"
+
+    @property
+    def where(self) -> str:
+        return "this site" if self.is_site else "all sites"
+
+    def t(
+        self, name: str, scope: str | None = None, wave: int | None | bool = True
+    ) -> pd.DataFrame:
+        """Rows of aggregate ``name`` for a scope (default the report's) and wave
+        (default the report's; ``None`` for all waves)."""
+        table = self.tables[name]
+        table = table[table["scope"] == (scope or self.scope)] if "scope" in table else table
+        if wave is True:
+            wave = self.wave
+        if wave is not None and "wave" in table:
+            table = table[table["wave"] == wave]
+        return table
+
+    @property
+    def scopes(self) -> list[tuple[str, str]]:
+        """(scope, display name) to show: the site and the nation, or the nation."""
+        national = (NATIONAL, "All sites")
+        return [(self.scope, self.name), national] if self.is_site else [national]
+
+    @property
+    def prof_labels(self) -> dict[str, str]:
+        return {p.id: p.short for p in self.codebook.professions}
+
+
+def load_context(
+    aggregates_dir: str | Path,
+    site: str | None = None,
+    wave: int | None = None,
+    previous_wave: int | None = None,
+    min_cell: int = MIN_CELL,
+    codebook: str | Path | None = None,
+) -> Context:
+    """Read the aggregates for a site report (``site`` given) or the national report.
+
+    ``wave`` defaults to the latest wave, ``previous_wave`` to the one before it. The
+    codebook is the one the aggregates were computed with (``codebook.yaml`` beside
+    them); ``codebook``, when given, must be that same file's text.
+    """
+    folder = Path(aggregates_dir).resolve()
+    # A site report reads only its own rows and the national ones.
+    tables, meta = read(folder, scopes=[site, NATIONAL] if site else None)
+    if meta.get("min_cell") != min_cell:
+        raise InputError(
+            f"aggregates were computed with min_cell={meta.get('min_cell')}, report asks for "
+            f"{min_cell}; run `hsc-research aggregate --min-cell {min_cell}`"
+        )
+    scope = site or NATIONAL
+    if site is not None and site not in meta["sites"]:
+        raise InputError(
+            f"site {site!r} is not in the aggregates; known: {', '.join(sorted(meta['sites']))}"
+        )
+    waves = meta["waves"]
+    wave = wave or waves[-1]
+    if wave not in waves:
+        raise InputError(f"wave {wave} is not in the data; waves: {', '.join(map(str, waves))}")
+    earlier = [w for w in waves if w < wave]
+    previous = previous_wave or (earlier[-1] if earlier else None)
+    return Context(tables, meta, _codebook(folder, meta, codebook), scope, wave, previous, min_cell)
+
+
+def _codebook(folder: Path, meta: dict, given: str | Path | None) -> Codebook:
+    """The aggregates' own codebook: labels in the tables match it, not the packaged one."""
+    copy = folder / CODEBOOK_NAME
+    if not copy.is_file():
+        raise InputError(f"{copy}: not found; run `hsc-research aggregate` again")
+    if given is not None and text_sha256(Path(given)) != meta.get("codebook_sha256"):
+        raise InputError(
+            f"{given}: not the codebook the aggregates were computed with ({copy}); leave "
+            f"codebook out, or run `hsc-research --codebook {given} aggregate`"
+        )
+    return load_codebook(copy)
