@@ -195,16 +195,6 @@ def _export_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default=None, help="override the detected layout")
 
 
-def _register(paths, given: Path | None):
-    from hsc_research.clean.sites import read_site_register
-
-    if given and not given.is_file():
-        raise HscError(f"{given}: site register not found")
-    return read_site_register(
-        given or (paths.sites_register if paths.sites_register.is_file() else None)
-    )
-
-
 def cmd_synth(args: argparse.Namespace) -> int:
     from hsc_research.demo import synth
     from hsc_research.instrument import load_codebook
@@ -221,40 +211,20 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    from hsc_research import clean
-    from hsc_research.instrument import load_codebook
-    from hsc_research.mapping import read_mapped
+    from hsc_research.clean import AGGREGATES_DIR, FIELD_REASONS, FREE_TEXT_NAME
+    from hsc_research.pipeline import run_clean
 
-    paths = project_paths(args.root)
-    codebook = load_codebook(args.codebook)
-    source = args.input or paths.raw_export
-    sites = _register(paths, args.sites_register)
-    key = clean.pseudonym_key(paths.raw)  # also hashes a mapping's identity column
-    raw, _, frame, free_text = read_mapped(source, codebook, args.mapping, args.layout, key)
-    result = clean.clean(frame, codebook, sites, key=key)
-    s = result.summary()
-    if reason := clean.nothing_kept(result, source):
-        raise HscError(f"{reason} (`hsc-research validate` shows why)")
-    out = args.out or paths.processed
-    kept_text = None
-    if args.keep_free_text:
-        # Free text is linked to its respondent by the pseudonymous id, never the raw one.
-        ids = dict(zip(result.respondents["raw_row"], result.respondents["respondent_id"],
-                       strict=True))  # fmt: skip
-        kept_text = free_text[free_text["raw_row"].isin(ids)].copy()
-        kept_text["respondent_id"] = kept_text["raw_row"].map(ids).astype(object)
-    stale = (out / clean.AGGREGATES_DIR).exists()
-    clean.write_tables(result, out, kept_text)
-    if kept_text is not None:
-        print(
-            f"kept {len(kept_text)} free-text answers in {out / clean.FREE_TEXT_NAME} "
-            "(no report reads them)"
-        )
-    print(f"cleaned {source} ({raw.layout} layout)")
-    if raw.dropped:
-        print(f"  dropped identifying columns: {', '.join(raw.dropped)}")
-    if raw.unread:
-        print(f"  dropped {len(raw.unread)} column(s) the mapping does not read")
+    run = run_clean(project_paths(args.root), args.codebook, args.input, args.mapping,
+                    args.layout, args.sites_register, args.out, args.keep_free_text)  # fmt: skip
+    s = run.result.summary()
+    if run.free_text is not None:
+        print(f"kept {run.free_text} free-text answers in {run.out / FREE_TEXT_NAME} "
+              "(no report reads them)")  # fmt: skip
+    print(f"cleaned {run.source} ({run.layout} layout)")
+    if run.dropped:
+        print(f"  dropped identifying columns: {', '.join(run.dropped)}")
+    if run.unread:
+        print(f"  dropped {len(run.unread)} column(s) the mapping does not read")
     print(
         f"  respondents: {s['raw_rows']} raw = {s['kept_respondents']} kept + {s['excluded_respondents']} excluded"
     )
@@ -262,22 +232,23 @@ def cmd_clean(args: argparse.Namespace) -> int:
         f"  answers:     {s['raw_answers']} raw = {s['kept_answers']} kept + {s['excluded_answers']} excluded"
     )
     for reason, v in s["by_reason"].items():
-        verb = "logged  " if reason in clean.FIELD_REASONS else "excluded"
+        verb = "logged  " if reason in FIELD_REASONS else "excluded"
         print(f"  {verb} {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
-    print(f"wrote responses, respondents and exclusions to {out}")
-    if stale:
-        print(f"  removed {out / clean.AGGREGATES_DIR} (from the previous tables; run aggregate)")
+    print(f"wrote responses, respondents and exclusions to {run.out}")
+    if run.removed_aggregates:
+        print(f"  removed {run.out / AGGREGATES_DIR} (from the previous tables; run aggregate)")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from hsc_research.instrument import load_codebook
     from hsc_research.mapping.validate import validate
+    from hsc_research.pipeline import site_register
 
     paths = project_paths(args.root)
     codebook = load_codebook(args.codebook)
     try:
-        register = _register(paths, args.sites_register)
+        register = site_register(paths, args.sites_register)
     except HscError as exc:  # a register clean would refuse: the export cannot be cleaned
         print(f"cannot be cleaned: {exc}")
         return 1
@@ -294,9 +265,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_map(args: argparse.Namespace) -> int:
     from hsc_research.instrument import load_codebook
     from hsc_research.mapping.suggest import suggest_mapping
+    from hsc_research.pipeline import site_register
 
     codebook = load_codebook(args.codebook)
-    sites = _register(project_paths(args.root), args.sites_register)
+    sites = site_register(project_paths(args.root), args.sites_register)
     text, summary = suggest_mapping(args.suggest, codebook, args.layout, sites)
     if args.out:
         if args.out.is_dir():

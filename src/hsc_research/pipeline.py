@@ -1,8 +1,13 @@
-"""Pipeline steps that read from and write to the project folders."""
+"""Pipeline steps that read from and write to the project folders.
+
+The command line (:mod:`hsc_research.cli`) is a thin layer over these: each command
+calls one step and prints what it returns.
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -10,11 +15,95 @@ import pandas as pd
 from hsc_research import aggregate
 from hsc_research.aggregate import io as aggregate_io
 from hsc_research.aggregate.io import CODEBOOK_NAME, AggregatesError
-from hsc_research.clean import read_tables
+from hsc_research.clean import CleanResult, read_tables
 from hsc_research.config import MIN_CELL, Paths
-from hsc_research.errors import InputError
+from hsc_research.errors import HscError, InputError
 from hsc_research.instrument import DEFAULT_CODEBOOK, load_codebook
 from hsc_research.provenance import CLEANED_TABLES, data_hash
+
+
+def site_register(paths: Paths, given: str | Path | None = None) -> pd.DataFrame | None:
+    """The site register: ``given``, else the project's ``data/raw/sites.csv`` when there
+    is one, else ``None`` (sites are then taken from the data).
+
+    Raises
+    ------
+    HscError
+        ``given`` does not exist; the register is malformed (one line naming the row).
+    """
+    from hsc_research.clean.sites import read_site_register
+
+    if given is not None and not Path(given).is_file():
+        raise HscError(f"{given}: site register not found")
+    default = paths.sites_register if paths.sites_register.is_file() else None
+    return read_site_register(Path(given) if given is not None else default)
+
+
+@dataclass
+class CleanRun:
+    """What :func:`run_clean` read and wrote."""
+
+    source: Path
+    layout: str  # the survey tool's layout the export was read as
+    dropped: list[str]  # identifying columns dropped on reading
+    unread: list[str]  # columns the mapping does not read
+    result: CleanResult
+    out: Path
+    free_text: int | None  # free-text answers kept, when asked for
+    removed_aggregates: bool  # aggregates of the previous tables were removed
+
+
+def run_clean(
+    paths: Paths,
+    codebook: str | Path | None = None,
+    source: str | Path | None = None,
+    mapping: str | Path | None = None,
+    layout: str | None = None,
+    sites_register: str | Path | None = None,
+    out: str | Path | None = None,
+    keep_free_text: bool = False,
+) -> CleanRun:
+    """Read an export through its mapping, clean it and write the tidy tables.
+
+    Parameters
+    ----------
+    paths
+        Project paths (``data/raw/export.csv`` and ``data/processed`` by default).
+    codebook, source, mapping, layout, sites_register, out
+        As ``hsc-research clean`` takes them; ``None`` means the project's default.
+    keep_free_text
+        Also write the free-text answers, linked by the pseudonymous id.
+
+    Raises
+    ------
+    HscError
+        The export, mapping or register cannot be read or cleaned, or no respondent can
+        be kept (one line naming what to fix); the tables cannot be written (the
+        previous ones are left).
+    """
+    from hsc_research import clean
+    from hsc_research.mapping import read_mapped
+
+    cb = load_codebook(codebook)
+    source = Path(source) if source is not None else paths.raw_export
+    register = site_register(paths, sites_register)
+    key = clean.pseudonym_key(paths.raw)  # also hashes a mapping's identity column
+    raw, _, frame, free_text = read_mapped(source, cb, mapping, layout, key)
+    result = clean.clean(frame, cb, register, key=key)
+    if reason := clean.nothing_kept(result, source):
+        raise HscError(f"{reason} (`hsc-research validate` shows why)")
+    out = Path(out) if out is not None else paths.processed
+    kept_text = None
+    if keep_free_text:
+        # Free text is linked to its respondent by the pseudonymous id, never the raw one.
+        ids = dict(zip(result.respondents["raw_row"], result.respondents["respondent_id"],
+                       strict=True))  # fmt: skip
+        kept_text = free_text[free_text["raw_row"].isin(ids)].copy()
+        kept_text["respondent_id"] = kept_text["raw_row"].map(ids).astype(object)
+    stale = (out / clean.AGGREGATES_DIR).exists()
+    clean.write_tables(result, out, kept_text)
+    return CleanRun(source, raw.layout, list(raw.dropped), list(raw.unread), result, out,
+                    None if kept_text is None else len(kept_text), stale)  # fmt: skip
 
 
 def run_aggregate(
