@@ -7,7 +7,7 @@ come from a latent-variable model: for each respondent and item a continuous sco
 
 is rounded to the nearest code of the item's scale. The item means below are the only
 calibration: they are set so that national 2019 results show the direction of every
-finding of the 2019 summary report (see ``tests/test_calibration.py``, which checks each
+finding of the 2019 summary report (see ``tests/demo/test_calibration.py``, which checks each
 finding through the statistics, not through these parameters). Site effects are normal
 around zero (:data:`SITE_EFFECT_SD`), so sites vary about as much as organisations do.
 """

@@ -20,7 +20,7 @@ silently (no history, no output, no execution count):
 Modules are not re-imported: a report library holds no per-report state. A brand-new
 kernel runs the same warm-up and reset before its first report, so a report built in a
 fresh kernel and one built after others in a warm kernel see the same state (tested in
-``tests/test_engine.py``).
+``tests/report/test_engine.py``).
 
 Kernels run with ``MPLBACKEND=Agg`` (no screen; the inline backend would also display any
 figure left open): library code never chooses a backend itself.

@@ -1,6 +1,6 @@
 """Headline sentences written from the aggregate tables.
 
-Rules (tested in ``tests/test_findings.py``):
+Rules (tested in ``tests/report/test_findings.py``):
 
 * numbers are whole percentage points (proportions x 100, rounded half away from zero,
   :mod:`~hsc_research.report.formatting`);
