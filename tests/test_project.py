@@ -31,12 +31,17 @@ def _lock() -> dict[str, str]:
 
 
 def _conda() -> dict[str, str]:
+    """Pins of environment.yml: conda packages and those its pip section installs."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    deps = [d for d in env["dependencies"] if isinstance(d, str)]
+    deps += next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     pins = {}
-    for dep in env["dependencies"]:
-        if isinstance(dep, str) and dep not in ("pip",) and not dep.startswith("python="):
+    for dep in deps:
+        if "==" in dep:
             name, version = dep.split("==")
             pins[_norm(name)] = version
+        else:  # only conda's own pip, python and the editable install of the project
+            assert dep in ("pip", "python=3.11", "--no-deps", "-e ."), dep
     return pins
 
 

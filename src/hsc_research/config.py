@@ -12,6 +12,11 @@ from pathlib import Path
 #: Smallest number of respondents a published cell may rest on (disclosure control).
 MIN_CELL: int = 10
 
+#: Share of respondents that may be excluded (previews, partial responses and repeat
+#: submissions aside) before ``validate`` stops; a mapping's
+#: ``accept: {excluded_share: ...}`` raises it for one export.
+MAX_EXCLUDED_SHARE: float = 0.2
+
 #: Seed of the synthetic demo survey: the same seed gives the same survey everywhere.
 DEFAULT_SEED: int = 2019
 

@@ -8,7 +8,7 @@ reason, and the row accounting.
 
 It fails (the file should not be cleaned as mapped) when a site, profession or role
 level value fits nothing, when a codebook item has no column, or when more than
-:data:`MAX_EXCLUDED_SHARE` of the respondents would be excluded for a reason other than
+:data:`~hsc_research.config.MAX_EXCLUDED_SHARE` of the respondents would be excluded for a reason other than
 the mapping's own rules and repeat submissions, unless the mapping accepts it
 (``accept:``, see :mod:`hsc_research.mapping`).
 """
@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from hsc_research.clean import FIELD_REASONS, clean, nothing_kept
+from hsc_research.config import MAX_EXCLUDED_SHARE
 from hsc_research.errors import HscError
 from hsc_research.ingest.dates import date_order
 from hsc_research.ingest.labels import normalise_label
@@ -29,9 +30,6 @@ from hsc_research.mapping import Accept, read_mapped
 
 #: Example rows shown per problem.
 EXAMPLES = 3
-#: Share of respondents that may be excluded (previews, partial responses and repeat
-#: submissions aside) before validate stops; ``accept: {excluded_share: ...}`` raises it.
-MAX_EXCLUDED_SHARE = 0.2
 #: Exclusions that follow the analyst's own rules, not problems with the export.
 _EXPECTED = ("test_response", "partial_response", "duplicate_submission")
 _FIELD_REASON = {"site": "unknown_site", "profession": "unknown_profession",
