@@ -541,13 +541,16 @@ def _ordinal(
             {"term": [None], "error": ["no check model in the codebook"], "note": [None]}
         )
     r = cleaned.responses
-    sel = (
-        (r["question"] == spec["question"])
-        & (r["item"] == spec["item"])
-        & (r["status"] == "valid")
-        & (r["group"].astype(str) != spec.get("leave_out_group", ""))
-    )
-    frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
+    # Narrow down on the item first (categorical comparisons, no text per answer); the
+    # group test then runs on one item's answers only. A missing group is kept, as the
+    # text comparison ("nan" != the group left out) kept it.
+    at = np.flatnonzero(
+        ((r["question"] == spec["question"]) & (r["item"] == spec["item"])
+         & (r["status"] == "valid")).to_numpy()
+    )  # fmt: skip
+    sub = r[["code", "group", "site", "wave"]].iloc[at]
+    sel = (sub["group"].astype(object) != spec.get("leave_out_group", "")).to_numpy()
+    frame = sub.loc[sel].astype({"code": "int64"})
     frame = frame.assign(
         group=frame["group"].astype(str), site=frame["site"].astype(str),
         wave=frame["wave"].astype(str),
