@@ -519,24 +519,32 @@ def _long_responses(
     """Respondent x item long table, leaving out answer-level exclusions."""
     items = codebook.item_table
     n, k = codes.shape
-    keep = (status < S[INVALID]).ravel()  # exclusion states come after the kept statuses
-    # 32-bit indices: half the memory traffic of the default 64-bit ones.
-    resp_idx = np.repeat(np.arange(n, dtype=np.int32), k)[keep]
-    item_idx = np.tile(np.arange(k, dtype=np.int32), n)[keep]
-    flat_codes = codes.ravel()[keep]
-    flat_status = status.ravel()[keep]
+    keep2d = status < S[INVALID]  # exclusion states come after the kept statuses
+    keep = keep2d.ravel()
+    # Respondent-level columns: each respondent's value repeated once per kept answer
+    # (rows are respondent-major), so no index array of every answer is gathered.
+    per_resp = keep2d.sum(axis=1)
+    all_kept = bool(keep.all())
+    item_idx = np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n)
+    if not all_kept:
+        item_idx = item_idx[keep]
+    flat_codes = codes.ravel()[keep] if not all_kept else codes.ravel()
+    flat_status = status.ravel()[keep] if not all_kept else status.ravel()
 
     out = {}
     for col in ("respondent_id", "site", "wave", "profession", "group", "role_level"):
         src = respondents[col]
         if isinstance(src.dtype, pd.CategoricalDtype):
             out[col] = pd.Categorical.from_codes(
-                src.cat.codes.to_numpy()[resp_idx], dtype=src.dtype
+                np.repeat(src.cat.codes.to_numpy(), per_resp), dtype=src.dtype
             )
         elif col == "respondent_id":
-            out[col] = pd.Categorical.from_codes(resp_idx, categories=src.to_numpy())
+            # The ids are distinct (checked by the caller): they are the categories.
+            out[col] = pd.Categorical.from_codes(
+                np.repeat(np.arange(n, dtype=np.int32), per_resp), categories=src.to_numpy()
+            )
         else:
-            out[col] = src.to_numpy()[resp_idx]
+            out[col] = np.repeat(src.to_numpy(), per_resp)
     # Item-level attributes as categorical codes, indexed by item: no string work per row.
     for col, kind in (("question", "question"), ("item", "item"), ("target", "profession")):
         dtype = codebook.dtype(kind)
@@ -555,7 +563,7 @@ def _long_responses(
     out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype)
     # Kept status codes are positions in STATUSES, the categories of STATUS_DTYPE.
     out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the arrays are new: no need to copy them
 
 
 def write_tables(
