@@ -523,6 +523,22 @@ MODEL_MAX_SITES = 30
 POOLED_SITES = "smaller sites, pooled"
 
 
+def _check_model_answers(r: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The valid answers to the check model's item, without the group it leaves out:
+    ``code`` (int64), ``group``, ``site``, ``wave``.
+
+    The item is found first (categorical comparisons, no text per answer), so the group
+    test runs on one item's answers only. A missing group is kept, as a comparison of
+    the groups as text keeps it."""
+    at = np.flatnonzero(
+        ((r["question"] == spec["question"]) & (r["item"] == spec["item"])
+         & (r["status"] == "valid")).to_numpy()
+    )  # fmt: skip
+    sub = r[["code", "group", "site", "wave"]].iloc[at]
+    sel = (sub["group"].astype(object) != spec.get("leave_out_group", "")).to_numpy()
+    return sub.loc[sel].astype({"code": "int64"})
+
+
 def _ordinal(
     cleaned: CleanResult, codebook: Codebook, waves: list[int], min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
@@ -540,17 +556,7 @@ def _ordinal(
         return pd.DataFrame(
             {"term": [None], "error": ["no check model in the codebook"], "note": [None]}
         )
-    r = cleaned.responses
-    # Narrow down on the item first (categorical comparisons, no text per answer); the
-    # group test then runs on one item's answers only. A missing group is kept, as the
-    # text comparison ("nan" != the group left out) kept it.
-    at = np.flatnonzero(
-        ((r["question"] == spec["question"]) & (r["item"] == spec["item"])
-         & (r["status"] == "valid")).to_numpy()
-    )  # fmt: skip
-    sub = r[["code", "group", "site", "wave"]].iloc[at]
-    sel = (sub["group"].astype(object) != spec.get("leave_out_group", "")).to_numpy()
-    frame = sub.loc[sel].astype({"code": "int64"})
+    frame = _check_model_answers(cleaned.responses, spec)
     frame = frame.assign(
         group=frame["group"].astype(str), site=frame["site"].astype(str),
         wave=frame["wave"].astype(str),

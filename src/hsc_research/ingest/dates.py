@@ -64,6 +64,24 @@ def layout_date_order(layout: str, values: pd.Series | None = None) -> tuple[str
     return DEFAULT_DATE_ORDER
 
 
+def _slash_parts(values: pd.Series) -> pd.DataFrame:
+    """Day-or-month, day-or-month and year of each value written like 04/05/2019
+    (:data:`_SLASH_DATE`, groups 0, 1, 2), missing for any other value."""
+    # A value that starts with four ASCII digits and a dash (ISO) cannot match
+    # _SLASH_DATE; text columns have them set aside in one vectorised pass, so a
+    # million ISO timestamps skip the per-value regular expression.
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        iso = pc.match_substring_regex(pa.array(values), r"^[0-9]{4}-")
+        iso = iso.fill_null(False).to_numpy(zero_copy_only=False)
+    else:
+        iso = np.zeros(len(values), dtype=bool)
+    rest = values[~iso]
+    text = rest.astype("object").where(rest.notna(), "").astype(str)
+    return text.str.extract(_SLASH_DATE).reindex(values.index)
+
+
 def infer_date_order(
     values: pd.Series,
     rows: pd.Series,
@@ -96,19 +114,7 @@ def infer_date_order(
     InputError
         Values show both orders (one line naming a row of each), or contradict ``forced``.
     """
-    # A value that starts with four ASCII digits and a dash (ISO) cannot match
-    # _SLASH_DATE; text columns have them set aside in one vectorised pass, so a
-    # million ISO timestamps skip the per-value regular expression.
-    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
-        values.dtype
-    ):
-        iso = pc.match_substring_regex(pa.array(values), r"^[0-9]{4}-")
-        iso = iso.fill_null(False).to_numpy(zero_copy_only=False)
-    else:
-        iso = np.zeros(len(values), dtype=bool)
-    rest = values[~iso]
-    text = rest.astype("object").where(rest.notna(), "").astype(str)
-    parts = text.str.extract(_SLASH_DATE).reindex(values.index)
+    parts = _slash_parts(values)
     first = pd.to_numeric(parts[0], errors="coerce")
     second = pd.to_numeric(parts[1], errors="coerce")
     day_first = (first > 12) & (second <= 12)
