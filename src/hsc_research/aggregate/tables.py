@@ -80,8 +80,8 @@ def bases(cube: pd.DataFrame, codebook: Codebook, min_cell: int = MIN_CELL) -> p
     per_prof = per_prof.rename("n").reset_index()
     group_of = codebook.profession_group
     parts = []
+    df = per_prof.assign(group=per_prof["profession"].astype(str).map(group_of))
     for level, key in (("profession", "profession"), ("group", "group"), ("all", None)):
-        df = per_prof.assign(group=per_prof["profession"].astype(str).map(group_of))
         keys = ["question", "item"] + ([key] if key else [])
         site_rows = df.groupby(["site", "wave", *keys], observed=True)["n"].sum().reset_index()
         nat_rows = df.groupby(["wave", *keys], observed=True)["n"].sum().reset_index()

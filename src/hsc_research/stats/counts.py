@@ -195,9 +195,33 @@ def with_group(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     if "group" in counts.columns or "profession" not in counts.columns:
         return counts
     out = counts.copy()
-    group = out["profession"].astype(str).map(codebook.profession_group)
-    out["group"] = pd.Categorical(group, dtype=codebook.dtype("group"))
+    dtype = codebook.dtype("group")
+    prof = out["profession"]
+    if isinstance(prof.dtype, pd.CategoricalDtype):
+        # Each profession's group looked up once, then taken by code: no text per row.
+        group_of = codebook.profession_group
+        lut = np.array(
+            [
+                dtype.categories.get_loc(group_of[c]) if group_of.get(c) in dtype.categories else -1
+                for c in prof.cat.categories.astype(str)
+            ]
+            + [-1],
+            dtype=np.int64,
+        )  # fmt: skip  (the last entry is where a missing profession's -1 lands)
+        out["group"] = pd.Categorical.from_codes(lut[prof.cat.codes.to_numpy()], dtype=dtype)
+    else:
+        group = prof.astype(str).map(codebook.profession_group)
+        out["group"] = pd.Categorical(group, dtype=dtype)
     return out
+
+
+def text_equals(col: pd.Series, value: str) -> pd.Series:
+    """``col.astype(str) == value``; for a categorical column, compared once per category
+    instead of once per row."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        lut = np.append(np.asarray(col.cat.categories.astype(str) == value, dtype=bool), False)
+        return pd.Series(lut[col.cat.codes.to_numpy()], index=col.index)
+    return col.astype(str) == value
 
 
 def high_flag(counts: pd.DataFrame, codebook: Codebook) -> pd.Series:
