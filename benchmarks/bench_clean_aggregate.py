@@ -76,7 +76,9 @@ def child(size: int, workdir: Path) -> dict:
     del cleaned
 
     t1 = time.perf_counter()
-    tables = aggregate.aggregate(read_tables(workdir / "processed"), cb)
+    # As ``hsc-research aggregate`` reads them (pipeline.run_aggregate).
+    cleaned = read_tables(workdir / "processed", responses_columns=aggregate.RESPONSE_COLUMNS)
+    tables = aggregate.aggregate(cleaned, cb)
     aggregate.write(tables, workdir / "aggregates", {})
     agg_s = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

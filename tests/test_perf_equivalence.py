@@ -410,3 +410,15 @@ def test_check_model_answers_keep_a_missing_group():
     got = aggregate_tables._check_model_answers(r, spec)
     assert got["code"].tolist() == [3, 2]
     pd.testing.assert_frame_equal(got, reference_check_model_answers(r, spec))
+
+
+def test_aggregate_reads_only_the_columns_it_needs(both, codebook, tmp_path):
+    """The tables from the responses' RESPONSE_COLUMNS (as run_aggregate reads them)
+    are the tables from every column."""
+    (cleaned, full), _ = both
+    write_tables(cleaned, tmp_path)
+    few = read_tables(tmp_path, responses_columns=aggregate.RESPONSE_COLUMNS)
+    assert list(few.responses.columns) == list(aggregate.RESPONSE_COLUMNS)
+    tables = aggregate.aggregate(few, codebook)
+    for name in full:
+        pd.testing.assert_frame_equal(tables[name], full[name], check_exact=True, obj=name)

@@ -679,13 +679,18 @@ def _write_error(out_dir: Path, exc: OSError) -> InputError:
     )
 
 
-def read_tables(processed: str | Path) -> CleanResult:
+def read_tables(
+    processed: str | Path, responses_columns: Sequence[str] | None = None
+) -> CleanResult:
     """Read the cleaned tables back (with their categorical dtypes).
 
     Parameters
     ----------
     processed
         The ``data/processed`` folder (a path or a string).
+    responses_columns
+        Read only these columns of ``responses`` (all when ``None``): a step that needs
+        a few columns of tens of millions of answers reads only those.
 
     Returns
     -------
@@ -713,7 +718,8 @@ def read_tables(processed: str | Path) -> CleanResult:
         if not path.is_file():
             raise InputError(f"{path}: not found; run `hsc-research clean` first")
         try:
-            tables[name] = pd.read_parquet(path)
+            columns = list(responses_columns) if name == "responses" and responses_columns else None
+            tables[name] = pd.read_parquet(path, columns=columns)
         except (OSError, pa.ArrowException, ValueError) as exc:
             why = (
                 exc.strerror
