@@ -120,9 +120,13 @@ def _combined(
             if rows is None:
                 values = col.to_numpy(dtype=np.int32)
                 lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+            elif not hasattr(col.dtype, "numpy_dtype"):  # numpy integers: never missing
+                values = col.to_numpy()
+                # The range of every row (not only ``rows``): a wider range numbers the
+                # same keys in the same order.
+                lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
             else:  # missing outside ``rows`` only: any stand-in will do
-                dtype = getattr(col.dtype, "numpy_dtype", col.dtype)
-                values = col.to_numpy(dtype=dtype, na_value=0)
+                values = col.to_numpy(dtype=col.dtype.numpy_dtype, na_value=0)
                 info = np.iinfo(values.dtype)
                 lo = int(values.min(where=rows, initial=info.max))
                 hi = int(values.max(where=rows, initial=info.min))
