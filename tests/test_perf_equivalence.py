@@ -422,3 +422,34 @@ def test_aggregate_reads_only_the_columns_it_needs(both, codebook, tmp_path):
     tables = aggregate.aggregate(few, codebook)
     for name in full:
         pd.testing.assert_frame_equal(tables[name], full[name], check_exact=True, obj=name)
+
+
+def test_template_read_by_arrow_equals_the_pandas_read(codebook, tmp_path):
+    """The same text frame from pyarrow's reader as from pandas', on the demo export and
+    on a file with a byte-order mark, quoted and unquoted blanks and a header only."""
+    from hsc_research.ingest import template
+
+    export, sites = synth.generate(codebook, synth.SynthSpec(messy=True))
+    demo_path, _ = synth.write(export, sites, tmp_path / "raw")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes('\ufeffrespondent_id,site\nR1,""\nR2,\nR3,Área\n'.encode())
+    header = tmp_path / "header.csv"
+    header.write_text("respondent_id,site\n", encoding="utf-8")
+    for path in (demo_path, bom, header):
+        got = template._read_arrow(path)
+        assert got is not None
+        pd.testing.assert_frame_equal(got, template._read_pandas(path), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", "respondent_id,site\nR1,\xc1rea\n".encode("latin-1"), b"respondent_id,site\nR1,a,b\n",
+     b"respondent_id,site,site\nR1,a,b\n", b"respondent_id,,site\nR1,a,b\n"],
+    ids=["empty", "not-utf8", "ragged", "repeated-header", "empty-header"],
+)  # fmt: skip
+def test_template_arrow_reader_declines_what_pandas_must_explain(tmp_path, content):
+    from hsc_research.ingest import template
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    assert template._read_arrow(path) is None
