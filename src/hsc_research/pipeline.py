@@ -121,7 +121,7 @@ def run_aggregate(
     start = time.perf_counter()
     cb = load_codebook(codebook)
     codebook_text = Path(cb.path).read_text(encoding="utf-8")
-    cleaned = read_tables(paths.processed)
+    cleaned = read_tables(paths.processed, responses_columns=aggregate.RESPONSE_COLUMNS)
     tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
     try:
         digest = data_hash(paths.processed)

@@ -7,6 +7,8 @@ for value and dtype for dtype."""
 
 from __future__ import annotations
 
+import hmac
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,8 +18,9 @@ from hsc_research.aggregate import tables as aggregate_tables
 from hsc_research.clean import INVALID, STATUS_DTYPE, S, read_tables, write_tables
 from hsc_research.clean import run as clean_run
 from hsc_research.demo import synth
+from hsc_research.ingest import dates
 from hsc_research.mapping import read_mapped
-from hsc_research.stats import compare, counts
+from hsc_research.stats import compare, counts, frequency
 
 REAL_TO_PARQUET = pd.DataFrame.to_parquet
 
@@ -98,7 +101,113 @@ def reference_answer_cubes(responses, codebook):
     return counts.with_group(cube, codebook), responses
 
 
+def reference_pseudonyms(keys, secret):
+    """clean.pseudonyms before issue 14 (re-keyed for every respondent)."""
+    idx, uniques = pd.factorize(pd.Series(keys, dtype=object))
+    ids = [hmac.digest(secret, str(u).encode("utf-8"), "sha256").hex()[:clean_run.PSEUDONYM_CHARS]
+           for u in uniques]  # fmt: skip
+    return np.array(ids, dtype=object)[idx] if len(idx) else np.array([], dtype=object)
+
+
+def reference_slash_parts(values):
+    """The day-month parts as dates.infer_date_order found them before issue 14."""
+    text = values.astype("object").where(values.notna(), "").astype(str)
+    return text.str.extract(dates._SLASH_DATE)
+
+
+def reference_combined(frame, keys):
+    """stats.counts._combined before issue 14."""
+    parts, sizes, decode = [], [], []
+    for k in keys:
+        col = frame[k]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            parts.append(col.cat.codes.to_numpy().astype(np.int32) + 1)
+            sizes.append(len(col.cat.categories) + 1)
+            decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d - 1, dtype=dt))
+        else:
+            values = col.to_numpy(dtype=np.int32)
+            lo = int(values.min()) if len(values) else 0
+            parts.append(values - lo)
+            sizes.append(int(values.max()) - lo + 1 if len(values) else 1)
+            target = ("int8" if k == "code" else col.dtype.numpy_dtype
+                      if hasattr(col.dtype, "numpy_dtype") else col.dtype)  # fmt: skip
+            decode.append(lambda d, lo=lo, t=target: (d + lo).astype(t))
+    total = int(np.prod(sizes, dtype=np.float64))
+    itype = np.int32 if total < 2**31 else np.int64
+    combined = np.zeros(len(frame), dtype=itype)
+    for part, size in zip(parts, sizes, strict=True):
+        combined *= size
+        combined += part.astype(itype, copy=False)
+    return combined, sizes, decode
+
+
+def reference_count_encoded(valid, keys, rows=None):
+    """stats.counts._count_encoded before issue 14, given the valid rows copied out."""
+    if rows is not None:
+        valid = valid.loc[rows, keys]
+    combined, sizes, decode = reference_combined(valid, keys)
+    total = int(np.prod(sizes, dtype=np.float64))
+    if total <= 50_000_000:
+        dense = np.bincount(combined, minlength=total)
+        uniq = np.flatnonzero(dense)
+        count = dense[uniq]
+    else:
+        uniq, count = np.unique(combined, return_counts=True)
+    frame = counts._decoded(uniq, keys, sizes, decode)
+    frame["count"] = count
+    return frame
+
+
+def reference_tag_comparison(
+    responses, codebook, question="admission_factors", tags=("behaviour", "process"), by=()
+):
+    """stats.frequency.tag_comparison before issue 14 (text items, pandas groupby)."""
+    from scipy import stats as sps
+
+    scale = codebook.scale_of(question)
+    tag_of = {it.id: it.tag for it in codebook.question(question).items}
+    r = responses[(responses["question"] == question) & (responses["status"] == "valid")]
+    r = r.assign(tag=r["item"].astype(str).map(tag_of), hi=r["code"].isin(scale.high).astype(float))
+    r = r[r["tag"].isin(tags)]
+    per = r.groupby([*by, "respondent_id", "tag"], observed=True)["hi"].mean().unstack("tag")
+    per = per.reindex(columns=list(tags)).dropna()
+    per = per.assign(d=100 * (per[tags[0]] - per[tags[1]]))
+    keys = list(by) if by else (lambda _: 0)
+    g = per.groupby(keys, observed=True) if by else per.groupby(keys)
+    out = g.agg(n=("d", "size"), mean1=(tags[0], "mean"), mean2=(tags[1], "mean"),
+                diff=("d", "mean"), sd=("d", "std"))  # fmt: skip
+    out[["mean1", "mean2"]] *= 100
+    n = out["n"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = out["sd"].to_numpy() / np.sqrt(n)
+        half = sps.t.ppf(0.975, n - 1) * se
+        tstat = out["diff"].to_numpy() / se
+        p = 2 * sps.t.sf(np.abs(tstat), n - 1)
+    out["ci_low"], out["ci_high"], out["p"] = out["diff"] - half, out["diff"] + half, p
+    out = out.drop(columns="sd").reset_index(drop=not by)
+    out.insert(len(by), "tag1", tags[0])
+    out.insert(len(by) + 1, "tag2", tags[1])
+    out["test"] = "paired t-test on respondents' within-person difference"
+    return out
+
+
+def reference_check_model_answers(r, spec):
+    """The check model's answers as aggregate._ordinal selected them before issue 14."""
+    sel = (
+        (r["question"] == spec["question"])
+        & (r["item"] == spec["item"])
+        & (r["status"] == "valid")
+        & (r["group"].astype(str) != spec.get("leave_out_group", ""))
+    )
+    return r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
+
+
 REFERENCE = {
+    (clean_run, "pseudonyms"): reference_pseudonyms,
+    (dates, "_slash_parts"): reference_slash_parts,
+    (counts, "_count_encoded"): reference_count_encoded,
+    (frequency, "tag_comparison"): reference_tag_comparison,
+    (aggregate_tables, "_check_model_answers"): reference_check_model_answers,
     (aggregate_tables, "_answer_cubes"): reference_answer_cubes,
     (counts, "_sum_encoded"): reference_sum_counts,
     (aggregate_tables, "_answers_to"): reference_answers_to,
@@ -193,3 +302,154 @@ def test_recount_equals_counting_the_responses_by_fewer_keys():
         coarse, counts.answer_counts(responses, ["site", "wave", "profession"])
     )
     assert coarse["count"].tolist() == [2, 2, 1]
+
+
+def test_cleaned_respondents_and_exclusions_are_identical(both):
+    """Same pseudonymous ids, submission times and exclusion records."""
+    (new, _), (old, _) = both
+    pd.testing.assert_frame_equal(new.respondents, old.respondents, check_exact=True)
+    pd.testing.assert_frame_equal(new.exclusions, old.exclusions, check_exact=True)
+
+
+def test_pseudonyms_are_the_first_16_hex_digits_of_hmac_sha256():
+    key = b"secret-key-of-the-project-000000"
+    ids = clean_run.pseudonyms(
+        np.array(["R1\x1f2019", "R2\x1f2019", "R1\x1f2019"], dtype=object), key
+    )
+    expected = [
+        hmac.new(key, k.encode(), "sha256").hexdigest()[:16] for k in ("R1\x1f2019", "R2\x1f2019")
+    ]
+    assert ids.tolist() == [expected[0], expected[1], expected[0]]
+
+
+def _answers(rows):
+    cat = pd.Categorical
+    ids, sites, items, codes, status = zip(*rows, strict=True)
+    return pd.DataFrame({
+        "respondent_id": cat(ids), "site": cat(sites),
+        "wave": np.full(len(rows), 2019, dtype=np.int16),
+        "question": cat(["admission_factors"] * len(rows)), "item": cat(items),
+        "code": pd.array(codes, dtype="Int8"), "status": cat(status),
+    })  # fmt: skip
+
+
+def test_tag_comparison_equals_a_plain_computation_per_respondent(codebook):
+    """Each respondent's share of frequent answers (codes 3, 4) per tag, by hand: the
+    difference of shares averaged per site; a respondent with one tag only is left out."""
+    q = codebook.question("admission_factors")
+    beh = [it.id for it in q.items if it.tag == "behaviour"][:2]
+    pro = [it.id for it in q.items if it.tag == "process"][:2]
+    v = "valid"
+    responses = _answers([
+        ("a", "s1", beh[0], 4, v), ("a", "s1", beh[1], 0, v), ("a", "s1", pro[0], 3, v),
+        ("b", "s1", beh[0], 1, v), ("b", "s1", pro[0], 4, v), ("b", "s1", pro[1], 4, v),
+        ("b", "s1", beh[1], None, "dont_know"),
+        ("c", "s1", beh[0], 3, v), ("c", "s1", pro[0], 0, v),
+        ("d", "s2", beh[0], 4, v), ("d", "s2", pro[0], 1, v),
+        ("e", "s2", beh[0], 4, v), ("e", "s2", pro[0], 4, v),
+        ("f", "s2", beh[0], 4, v),  # no process answer: left out
+    ])  # fmt: skip
+    out = frequency.tag_comparison(responses, codebook, by=["site"]).set_index("site")
+    # s1: a 0.5 - 1 = -50, b 0 - 1 = -100, c 1 - 0 = 100; s2: d 100, e 0.
+    assert out.loc["s1", "n"] == 3 and out.loc["s2", "n"] == 2
+    assert out.loc["s1", "diff"] == pytest.approx(-50 / 3)
+    assert out.loc["s1", "mean1"] == pytest.approx(100 * 1.5 / 3)
+    assert out.loc["s1", "mean2"] == pytest.approx(100 * 2 / 3)
+    assert out.loc["s2", "diff"] == pytest.approx(50)
+    assert out.loc["s2", "mean1"] == pytest.approx(100) and out.loc["s2", "mean2"] == pytest.approx(
+        50
+    )
+
+
+def test_tag_comparison_by_codes_equals_the_pandas_path_value_for_value(codebook, demo):
+    """Both ways of finding each respondent's shares, on the cleaned demo survey."""
+    export, sites = demo
+    r = clean.clean(export.copy(), codebook, sites, key=b"k" * 32).responses
+    for by in (["site", "wave"], ["wave"], []):
+        new = frequency.tag_comparison(r, codebook, by=by)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(frequency, "_respondent_tag_shares", lambda *a: None)
+            general = frequency.tag_comparison(r, codebook, by=by)
+        pd.testing.assert_frame_equal(new, general, check_exact=True)
+        pd.testing.assert_frame_equal(new, reference_tag_comparison(r, codebook, by=by),
+                                      check_exact=True)  # fmt: skip
+
+
+def test_answer_counts_leave_out_answers_that_are_not_valid():
+    """A not-valid answer has no code: it is neither counted nor a stand-in code."""
+    cat = pd.Categorical
+    data = pd.DataFrame({
+        "wave": np.array([2019, 2014, 2019, 2019], dtype=np.int16),
+        "question": cat(["q"] * 4), "item": cat(["i"] * 4),
+        "code": pd.array([2, 3, None, 2], dtype="Int8"),
+        "status": cat(["valid", "valid", "blank", "valid"]),
+    })  # fmt: skip
+    got = counts.answer_counts(data, ["wave"])
+    assert got[["wave", "code", "count"]].values.tolist() == [[2014, 3, 1], [2019, 2, 2]]
+    assert got["wave"].dtype == np.int16 and got["code"].dtype == np.int8
+
+
+def test_day_month_parts_equal_the_regex_on_every_value():
+    """ISO values set aside in one pass give the same parts as the regex on each."""
+    values = ["2019-05-04 10:00", " 13/05/2019", "\u00a013.05.19", "05-13-2019 1:00 PM",
+              "2019-5-1", "1234-", "20190504", "12/3/2019", "", None, "١٣/٠٥/٢٠١٩"]  # fmt: skip
+    for dtype in ("str", object):
+        s = pd.Series(values, dtype=dtype)
+        pd.testing.assert_frame_equal(dates._slash_parts(s), reference_slash_parts(s))
+
+
+def test_check_model_answers_keep_a_missing_group():
+    cat = pd.Categorical
+    r = pd.DataFrame({
+        "question": cat(["trust"] * 4), "item": cat(["asc", "asc", "asc", "gp"]),
+        "status": cat(["valid"] * 4), "code": pd.array([4, 3, 2, 1], dtype="Int8"),
+        "group": cat(["asc", "hospital", None, "hospital"]), "site": cat(["x"] * 4),
+        "wave": np.array([2019] * 4, dtype=np.int16),
+    })  # fmt: skip
+    spec = {"question": "trust", "item": "asc", "leave_out_group": "asc"}
+    got = aggregate_tables._check_model_answers(r, spec)
+    assert got["code"].tolist() == [3, 2]
+    pd.testing.assert_frame_equal(got, reference_check_model_answers(r, spec))
+
+
+def test_aggregate_reads_only_the_columns_it_needs(both, codebook, tmp_path):
+    """The tables from the responses' RESPONSE_COLUMNS (as run_aggregate reads them)
+    are the tables from every column."""
+    (cleaned, full), _ = both
+    write_tables(cleaned, tmp_path)
+    few = read_tables(tmp_path, responses_columns=aggregate.RESPONSE_COLUMNS)
+    assert list(few.responses.columns) == list(aggregate.RESPONSE_COLUMNS)
+    tables = aggregate.aggregate(few, codebook)
+    for name in full:
+        pd.testing.assert_frame_equal(tables[name], full[name], check_exact=True, obj=name)
+
+
+def test_template_read_by_arrow_equals_the_pandas_read(codebook, tmp_path):
+    """The same text frame from pyarrow's reader as from pandas', on the demo export and
+    on a file with a byte-order mark, quoted and unquoted blanks and a header only."""
+    from hsc_research.ingest import template
+
+    export, sites = synth.generate(codebook, synth.SynthSpec(messy=True))
+    demo_path, _ = synth.write(export, sites, tmp_path / "raw")
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes('\ufeffrespondent_id,site\nR1,""\nR2,\nR3,Área\n'.encode())
+    header = tmp_path / "header.csv"
+    header.write_text("respondent_id,site\n", encoding="utf-8")
+    for path in (demo_path, bom, header):
+        got = template._read_arrow(path)
+        assert got is not None
+        pd.testing.assert_frame_equal(got, template._read_pandas(path), check_exact=True)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", "respondent_id,site\nR1,\xc1rea\n".encode("latin-1"), b"respondent_id,site\nR1,a,b\n",
+     b"respondent_id,site,site\nR1,a,b\n", b"respondent_id,,site\nR1,a,b\n"],
+    ids=["empty", "not-utf8", "ragged", "repeated-header", "empty-header"],
+)  # fmt: skip
+def test_template_arrow_reader_declines_what_pandas_must_explain(tmp_path, content):
+    from hsc_research.ingest import template
+
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    assert template._read_arrow(path) is None

@@ -8,7 +8,13 @@ Reading the aggregates (``read``, ``NATIONAL``) stays light: a report kernel imp
 
 from hsc_research.aggregate.io import NATIONAL, read, write
 
-__all__ = ["NATIONAL", "aggregate", "metadata", "read", "write"]
+__all__ = ["NATIONAL", "RESPONSE_COLUMNS", "aggregate", "metadata", "read", "write"]
+
+#: The columns of the cleaned ``responses`` that :func:`aggregate` reads: the labels and
+#: targets (one text per answer) are left on disk, which is a quarter of reading the
+#: answers of a million respondents.
+RESPONSE_COLUMNS = ("respondent_id", "site", "wave", "profession", "group", "role_level",
+                    "question", "item", "code", "status")  # fmt: skip
 
 
 def __getattr__(name: str):

@@ -80,8 +80,8 @@ def bases(cube: pd.DataFrame, codebook: Codebook, min_cell: int = MIN_CELL) -> p
     per_prof = per_prof.rename("n").reset_index()
     group_of = codebook.profession_group
     parts = []
+    df = per_prof.assign(group=per_prof["profession"].astype(str).map(group_of))
     for level, key in (("profession", "profession"), ("group", "group"), ("all", None)):
-        df = per_prof.assign(group=per_prof["profession"].astype(str).map(group_of))
         keys = ["question", "item"] + ([key] if key else [])
         site_rows = df.groupby(["site", "wave", *keys], observed=True)["n"].sum().reset_index()
         nat_rows = df.groupby(["wave", *keys], observed=True)["n"].sum().reset_index()
@@ -181,6 +181,9 @@ def aggregate(
     """
     responses = cleaned.responses
     cube, role_counts = _answer_cubes(responses, codebook)
+    # Each question's part of the cube: a statistic of one question sums up only its
+    # own rows (the same rows in the same order, so the same tables), not every question's.
+    of_q = {q.id: cube[(cube["question"] == q.id).to_numpy()] for q in codebook.questions}
     b = bases(cube, codebook, min_cell)
     hx = _hidden_index(b)
     waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
@@ -210,9 +213,9 @@ def aggregate(
 
     summaries, dists = [], []
     for q in codebook.questions:
-        s = by_rater(lambda by, q=q: likert.likert_summary(cube, codebook, q.id, by))
+        s = by_rater(lambda by, q=q: likert.likert_summary(of_q[q.id], codebook, q.id, by))
         summaries.append(s)
-        d = by_rater(lambda by, q=q: likert.distribution(cube, codebook, q.id, by)).drop(
+        d = by_rater(lambda by, q=q: likert.distribution(of_q[q.id], codebook, q.id, by)).drop(
             columns="count"
         )
         dists.append(d)
@@ -234,7 +237,9 @@ def aggregate(
     spec = codebook.reports
     mats = []
     for qid in roles["matrix"]:
-        m = _both(lambda by, qid=qid: matrices.rating_matrix(cube, codebook, qid, "profession", by))
+        m = _both(
+            lambda by, qid=qid: matrices.rating_matrix(of_q[qid], codebook, qid, "profession", by)
+        )
         m.insert(2, "question", qid)
         mats.append(m)
     m = pd.concat(mats, ignore_index=True)
@@ -251,7 +256,7 @@ def aggregate(
 
     sv = []
     for qid in roles["self_view"]:
-        t = _both(lambda by, qid=qid: gaps.in_out_group(cube, codebook, qid, by, correction))
+        t = _both(lambda by, qid=qid: gaps.in_out_group(of_q[qid], codebook, qid, by, correction))
         t.insert(2, "question", qid)
         sv.append(t)
     sv = pd.concat(sv, ignore_index=True)
@@ -265,7 +270,7 @@ def aggregate(
 
     tq = spec.trust_pair.get("question", "trust") if spec else "trust"
     pairs = list(spec.trust_gap_pairs) if spec else []
-    dg = _both(lambda by: gaps.directional_gaps(cube, codebook, tq, by, correction))
+    dg = _both(lambda by: gaps.directional_gaps(of_q.get(tq, cube), codebook, tq, by, correction))
     dg = dg.merge(pd.DataFrame(pairs, columns=["a", "b"]), on=["a", "b"])
     h1 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["a"], tq, dg["b"])
     h2 = _hidden(hx, dg["scope"], dg["wave"], "profession", dg["b"], tq, dg["a"])
@@ -275,7 +280,7 @@ def aggregate(
     if len(waves) >= 2:
         wc = _both(
             lambda by: pd.concat(
-                [gaps.wave_change(cube, codebook, q, waves[-2], waves[-1], [b_ for b_ in by if b_ != "wave"],
+                [gaps.wave_change(of_q[q], codebook, q, waves[-2], waves[-1], [b_ for b_ in by if b_ != "wave"],
                                   correction).assign(question=q)
                  for q in roles["matrix"]], ignore_index=True),
         )  # fmt: skip
@@ -288,7 +293,9 @@ def aggregate(
     # Frequency questions: ranked items (all raters and by group), tag shares and comparison.
     ranked = []
     for qid in roles["frequency"]:
-        ranked.append(by_rater(lambda by, qid=qid: frequency.ranked_items(cube, codebook, qid, by)))
+        ranked.append(
+            by_rater(lambda by, qid=qid: frequency.ranked_items(of_q[qid], codebook, qid, by))
+        )
     r = pd.concat(ranked, ignore_index=True)
     hidden = _hidden(
         hx, r["scope"], r["wave"], r["rater_level"], r["rater"], r["question"], r["item"]
@@ -306,7 +313,7 @@ def aggregate(
     rd = []
     for q in codebook.questions:
         t = frequency.rater_differences(
-            cube, codebook, q.id, "group", by=["wave"], correction=correction
+            of_q[q.id], codebook, q.id, "group", by=["wave"], correction=correction
         )
         rd.append(t.assign(question=q.id))
     out["rater_differences"] = pd.concat(rd, ignore_index=True)
@@ -523,6 +530,22 @@ MODEL_MAX_SITES = 30
 POOLED_SITES = "smaller sites, pooled"
 
 
+def _check_model_answers(r: pd.DataFrame, spec: dict) -> pd.DataFrame:
+    """The valid answers to the check model's item, without the group it leaves out:
+    ``code`` (int64), ``group``, ``site``, ``wave``.
+
+    The item is found first (categorical comparisons, no text per answer), so the group
+    test runs on one item's answers only. A missing group is kept, as a comparison of
+    the groups as text keeps it."""
+    at = np.flatnonzero(
+        ((r["question"] == spec["question"]) & (r["item"] == spec["item"])
+         & (r["status"] == "valid")).to_numpy()
+    )  # fmt: skip
+    sub = r[["code", "group", "site", "wave"]].iloc[at]
+    sel = (sub["group"].astype(object) != spec.get("leave_out_group", "")).to_numpy()
+    return sub.loc[sel].astype({"code": "int64"})
+
+
 def _ordinal(
     cleaned: CleanResult, codebook: Codebook, waves: list[int], min_cell: int = MIN_CELL
 ) -> pd.DataFrame:
@@ -540,14 +563,7 @@ def _ordinal(
         return pd.DataFrame(
             {"term": [None], "error": ["no check model in the codebook"], "note": [None]}
         )
-    r = cleaned.responses
-    sel = (
-        (r["question"] == spec["question"])
-        & (r["item"] == spec["item"])
-        & (r["status"] == "valid")
-        & (r["group"].astype(str) != spec.get("leave_out_group", ""))
-    )
-    frame = r.loc[sel, ["code", "group", "site", "wave"]].astype({"code": "int64"})
+    frame = _check_model_answers(cleaned.responses, spec)
     frame = frame.assign(
         group=frame["group"].astype(str), site=frame["site"].astype(str),
         wave=frame["wave"].astype(str),

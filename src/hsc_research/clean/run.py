@@ -222,8 +222,14 @@ def pseudonyms(keys: np.ndarray, secret: bytes) -> np.ndarray:
         Object array of ids, aligned with ``keys``.
     """
     idx, uniques = pd.factorize(pd.Series(keys, dtype=object))
-    ids = [hmac.digest(secret, str(u).encode("utf-8"), "sha256").hex()[:PSEUDONYM_CHARS]
-           for u in uniques]  # fmt: skip
+    # The key is processed once, into a keyed state copied for each respondent: the same
+    # HMAC as hmac.digest(secret, key, "sha256"), without re-keying a million times.
+    keyed = hmac.new(secret, digestmod="sha256")
+    ids = []
+    for u in uniques:
+        h = keyed.copy()
+        h.update(str(u).encode("utf-8"))
+        ids.append(h.hexdigest()[:PSEUDONYM_CHARS])
     return np.array(ids, dtype=object)[idx] if len(idx) else np.array([], dtype=object)
 
 
@@ -367,18 +373,24 @@ def clean(
     who = _respondent_keys(rid, wave, site_id, raw["site"], dup_fields,
                            raw[IDENTITY] if IDENTITY in raw else None)  # fmt: skip
     alive = reason == None  # noqa: E711
-    order = pd.DataFrame({"who": who, "t": submitted, "pos": np.arange(n)})[alive]
+    # Respondents as integer codes: only the order within one respondent matters, and
+    # sorting a million codes is much cheaper than sorting a million texts.
+    who_code = pd.factorize(pd.Series(who, dtype=object))[0]
+    order = pd.DataFrame({"who": who_code, "t": submitted, "pos": np.arange(n)})[alive]
     order = order.sort_values(["who", "t", "pos"], na_position="first")
     latest = order.drop_duplicates("who", keep="last")
     dup_mask = np.zeros(n, dtype=bool)
     dup_mask[order["pos"].to_numpy()] = True
     dup_mask[latest["pos"].to_numpy()] = False
-    kept_row_of = dict(
-        zip(latest["who"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
-    )
-    dup_detail = np.array(
-        [f"earlier submission; kept raw row {kept_row_of.get(r)}" for r in who], dtype=object
-    ) if dup_mask.any() else None  # fmt: skip
+    dup_detail = None
+    if dup_mask.any():
+        kept_row_of = dict(
+            zip(latest["who"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
+        )
+        dup_detail = np.array(
+            [f"earlier submission; kept raw row {kept_row_of.get(c)}" for c in who_code],
+            dtype=object,
+        )
     # The value logged is blank: the raw id must not reach the exclusions table.
     exclude(dup_mask, "duplicate_submission", "respondent_id", None, "")
     if dup_detail is not None:
@@ -519,24 +531,32 @@ def _long_responses(
     """Respondent x item long table, leaving out answer-level exclusions."""
     items = codebook.item_table
     n, k = codes.shape
-    keep = (status < S[INVALID]).ravel()  # exclusion states come after the kept statuses
-    # 32-bit indices: half the memory traffic of the default 64-bit ones.
-    resp_idx = np.repeat(np.arange(n, dtype=np.int32), k)[keep]
-    item_idx = np.tile(np.arange(k, dtype=np.int32), n)[keep]
-    flat_codes = codes.ravel()[keep]
-    flat_status = status.ravel()[keep]
+    keep2d = status < S[INVALID]  # exclusion states come after the kept statuses
+    keep = keep2d.ravel()
+    # Respondent-level columns: each respondent's value repeated once per kept answer
+    # (rows are respondent-major), so no index array of every answer is gathered.
+    per_resp = keep2d.sum(axis=1)
+    all_kept = bool(keep.all())
+    item_idx = np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n)
+    if not all_kept:
+        item_idx = item_idx[keep]
+    flat_codes = codes.ravel()[keep] if not all_kept else codes.ravel()
+    flat_status = status.ravel()[keep] if not all_kept else status.ravel()
 
     out = {}
     for col in ("respondent_id", "site", "wave", "profession", "group", "role_level"):
         src = respondents[col]
         if isinstance(src.dtype, pd.CategoricalDtype):
             out[col] = pd.Categorical.from_codes(
-                src.cat.codes.to_numpy()[resp_idx], dtype=src.dtype
+                np.repeat(src.cat.codes.to_numpy(), per_resp), dtype=src.dtype
             )
         elif col == "respondent_id":
-            out[col] = pd.Categorical.from_codes(resp_idx, categories=src.to_numpy())
+            # The ids are distinct (checked by the caller): they are the categories.
+            out[col] = pd.Categorical.from_codes(
+                np.repeat(np.arange(n, dtype=np.int32), per_resp), categories=src.to_numpy()
+            )
         else:
-            out[col] = src.to_numpy()[resp_idx]
+            out[col] = np.repeat(src.to_numpy(), per_resp)
     # Item-level attributes as categorical codes, indexed by item: no string work per row.
     for col, kind in (("question", "question"), ("item", "item"), ("target", "profession")):
         dtype = codebook.dtype(kind)
@@ -555,7 +575,7 @@ def _long_responses(
     out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype)
     # Kept status codes are positions in STATUSES, the categories of STATUS_DTYPE.
     out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # the arrays are new: no need to copy them
 
 
 def write_tables(
@@ -602,10 +622,13 @@ def write_tables(
         for name in TABLES:
             table = getattr(result, name)
             # One row group: the respondent-id dictionary (a million ids) is then
-            # written and read once, not re-encoded for every million answers.
+            # written and read once, not re-encoded for every million answers. No
+            # column statistics: nothing filters these files on read, and computing
+            # them is half the writing time of a million respondents' answers.
             table.to_parquet(
-                tmp / f"{name}.parquet", index=False, row_group_size=max(1, len(table))
-            )
+                tmp / f"{name}.parquet", index=False, row_group_size=max(1, len(table)),
+                write_statistics=False,
+            )  # fmt: skip
         if free_text is not None:
             free_text.to_parquet(tmp / FREE_TEXT_NAME, index=False)
         (tmp / SUMMARY_NAME).write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
@@ -656,13 +679,18 @@ def _write_error(out_dir: Path, exc: OSError) -> InputError:
     )
 
 
-def read_tables(processed: str | Path) -> CleanResult:
+def read_tables(
+    processed: str | Path, responses_columns: Sequence[str] | None = None
+) -> CleanResult:
     """Read the cleaned tables back (with their categorical dtypes).
 
     Parameters
     ----------
     processed
         The ``data/processed`` folder (a path or a string).
+    responses_columns
+        Read only these columns of ``responses`` (all when ``None``): a step that needs
+        a few columns of tens of millions of answers reads only those.
 
     Returns
     -------
@@ -690,7 +718,8 @@ def read_tables(processed: str | Path) -> CleanResult:
         if not path.is_file():
             raise InputError(f"{path}: not found; run `hsc-research clean` first")
         try:
-            tables[name] = pd.read_parquet(path)
+            columns = list(responses_columns) if name == "responses" and responses_columns else None
+            tables[name] = pd.read_parquet(path, columns=columns)
         except (OSError, pa.ArrowException, ValueError) as exc:
             why = (
                 exc.strerror

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hsc_research.errors import InputError
 from hsc_research.ingest.frame import (
@@ -62,6 +64,24 @@ def layout_date_order(layout: str, values: pd.Series | None = None) -> tuple[str
     return DEFAULT_DATE_ORDER
 
 
+def _slash_parts(values: pd.Series) -> pd.DataFrame:
+    """Day-or-month, day-or-month and year of each value written like 04/05/2019
+    (:data:`_SLASH_DATE`, groups 0, 1, 2), missing for any other value."""
+    # A value that starts with four ASCII digits and a dash (ISO) cannot match
+    # _SLASH_DATE; text columns have them set aside in one vectorised pass, so a
+    # million ISO timestamps skip the per-value regular expression.
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        iso = pc.match_substring_regex(pa.array(values), r"^[0-9]{4}-")
+        iso = iso.fill_null(False).to_numpy(zero_copy_only=False)
+    else:
+        iso = np.zeros(len(values), dtype=bool)
+    rest = values[~iso]
+    text = rest.astype("object").where(rest.notna(), "").astype(str)
+    return text.str.extract(_SLASH_DATE).reindex(values.index)
+
+
 def infer_date_order(
     values: pd.Series,
     rows: pd.Series,
@@ -94,8 +114,7 @@ def infer_date_order(
     InputError
         Values show both orders (one line naming a row of each), or contradict ``forced``.
     """
-    text = values.astype("object").where(values.notna(), "").astype(str)
-    parts = text.str.extract(_SLASH_DATE)
+    parts = _slash_parts(values)
     first = pd.to_numeric(parts[0], errors="coerce")
     second = pd.to_numeric(parts[1], errors="coerce")
     day_first = (first > 12) & (second <= 12)
@@ -106,7 +125,8 @@ def infer_date_order(
     )
 
     def show(i: int) -> str:
-        return f"row {rows.iloc[i]} {text.iloc[i]!r}"
+        cell = values.iloc[i]
+        return f"row {rows.iloc[i]} {'' if pd.isna(cell) else str(cell)!r}"
 
     if len(dmy_rows) and len(mdy_rows):
         raise InputError(

@@ -27,7 +27,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from hsc_research.instrument import Codebook
-from hsc_research.stats.counts import answer_counts, high_flag, with_group
+from hsc_research.stats.counts import answer_counts, high_flag, text_equals, with_group
 from hsc_research.stats.gaps import diff_proportions, finish
 
 FLAGS = {1: "significantly higher", -1: "significantly lower", 0: "no evidence of a difference"}
@@ -55,7 +55,7 @@ def indicator_counts(
     for ind in codebook.indicators:
         sel = (counts["question"] == ind.question) & (counts["item"] == ind.item)
         if ind.rater_field:
-            sel &= counts[ind.rater_field].astype(str) == ind.rater_value
+            sel &= text_equals(counts[ind.rater_field], ind.rater_value)
         g = counts[sel].groupby(list(by), observed=True).agg(n=("count", "sum"), k=("high", "sum"))
         parts.append(g.reset_index().assign(indicator=ind.id))
     out = pd.concat(parts, ignore_index=True)

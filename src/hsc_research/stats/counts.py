@@ -40,27 +40,35 @@ def answer_counts(data: pd.DataFrame, by: Sequence[str] = ()) -> pd.DataFrame:
         if all(_encodable(data[k]) for k in keys):
             return _sum_encoded(data, keys)
         return data.groupby(keys, observed=True, sort=False)["count"].sum().reset_index()
-    # Select the needed columns before filtering: copying every column of tens of
-    # millions of rows costs more than the counting.
-    valid = data.loc[(data["status"] == "valid").to_numpy(), keys]
-    if all(_encodable(valid[k]) for k in keys):
-        return _count_encoded(valid, keys)
+    rows = (data["status"] == "valid").to_numpy()
+    if all(_encodable(data[k], rows) for k in keys):
+        # Codes picked from the full columns: no copy of tens of millions of rows.
+        return _count_encoded(data, keys, rows)
+    valid = data.loc[rows, keys]
     out = valid.groupby(keys, observed=True, sort=False).size().rename("count").reset_index()
     out["code"] = out["code"].astype("int8")
     return out
 
 
-def _encodable(col: pd.Series) -> bool:
-    return isinstance(col.dtype, pd.CategoricalDtype) or (
-        pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any()
-    )
+def _encodable(col: pd.Series, rows: np.ndarray | None = None) -> bool:
+    """Whether ``col`` (its ``rows``, a boolean mask, when given) is categorical or
+    integer with no missing value."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return True
+    if not pd.api.types.is_integer_dtype(col.dtype):
+        return False
+    missing = col.isna().to_numpy()
+    return not (missing[rows] if rows is not None else missing).any()
 
 
-def _count_encoded(valid: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _count_encoded(
+    valid: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None
+) -> pd.DataFrame:
     """The same counts as ``groupby(keys, observed=True).size()`` for categorical and
-    integer keys, by one ``np.unique`` over a combined integer key: several times faster
-    on tens of millions of answers (``tests/stats/test_counts.py`` checks they agree)."""
-    combined, sizes, decode = _combined(valid, keys)
+    integer keys (of the ``rows`` of ``valid``, a boolean mask, when given), by one
+    ``np.unique`` over a combined integer key: several times faster on tens of millions
+    of answers (``tests/stats/test_counts.py`` checks they agree)."""
+    combined, sizes, decode = _combined(valid, keys, rows)
     total = int(np.prod(sizes, dtype=np.float64))
     if total <= 50_000_000:  # a dense count array is cheaper than sorting
         dense = np.bincount(combined, minlength=total)
@@ -91,21 +99,41 @@ def recount(counts: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     return frame
 
 
-def _combined(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[int], list]:
-    """One integer per row combining the ``keys`` columns (categorical codes, missing
-    as 0, and integers less their minimum), each key's size and its decoder."""
-    parts, sizes, decode = [], [], []
+def _combined(
+    frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None
+) -> tuple[np.ndarray, list[int], list]:
+    """One integer per row (of ``rows``, a boolean mask, when given) combining the
+    ``keys`` columns (categorical codes, missing as 0, and integers less their minimum),
+    each key's size and its decoder. Integer keys must have no missing value in
+    ``rows``."""
+    # With ``rows``, every column is combined whole and the key selected once at the
+    # end: one selection instead of one per column (tens of millions of rows each).
+    parts, offsets, sizes, decode = [], [], [], []
     for k in keys:
         col = frame[k]
         if isinstance(col.dtype, pd.CategoricalDtype):
-            parts.append(col.cat.codes.to_numpy().astype(np.int32) + 1)  # missing (-1) -> 0
+            parts.append(col.cat.codes.to_numpy())
+            offsets.append(1)  # missing (-1) -> 0
             sizes.append(len(col.cat.categories) + 1)
             decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d - 1, dtype=dt))
         else:
-            values = col.to_numpy(dtype=np.int32)
-            lo = int(values.min()) if len(values) else 0
-            parts.append(values - lo)
-            sizes.append(int(values.max()) - lo + 1 if len(values) else 1)
+            if rows is None:
+                values = col.to_numpy(dtype=np.int32)
+                lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+            elif not hasattr(col.dtype, "numpy_dtype"):  # numpy integers: never missing
+                values = col.to_numpy()
+                # The range of every row (not only ``rows``): a wider range numbers the
+                # same keys in the same order.
+                lo, hi = (int(values.min()), int(values.max())) if len(values) else (0, 0)
+            else:  # missing outside ``rows`` only: any stand-in will do
+                values = col.to_numpy(dtype=col.dtype.numpy_dtype, na_value=0)
+                info = np.iinfo(values.dtype)
+                lo = int(values.min(where=rows, initial=info.max))
+                hi = int(values.max(where=rows, initial=info.min))
+                lo, hi = (lo, hi) if lo <= hi else (0, 0)  # no row selected
+            parts.append(values)
+            offsets.append(-lo)
+            sizes.append(hi - lo + 1)
             target = (
                 "int8"
                 if k == "code"
@@ -118,9 +146,22 @@ def _combined(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[in
     # 32-bit keys where they fit: the work is memory-bound, half the bytes is faster.
     itype = np.int32 if total < 2**31 else np.int64
     combined = np.zeros(len(frame), dtype=itype)
-    for part, size in zip(parts, sizes, strict=True):
+    # The raw codes are combined in place (no widened copy of each column) and the
+    # offsets, combined the same way, are added once at the end. Integer arithmetic
+    # wraps around, so an intermediate value out of range (a raw year times the sizes
+    # after it) still ends at the exact key, which is in range.
+    offset = 0
+    for part, off, size in zip(parts, offsets, sizes, strict=True):
         combined *= size
-        combined += part.astype(itype, copy=False)
+        np.add(combined, part, out=combined, casting="unsafe")
+        offset = offset * size + off
+    bits = np.iinfo(itype).bits
+    offset = (offset + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
+    if offset:
+        with np.errstate(over="ignore"):
+            combined += itype(offset)
+    if rows is not None:
+        combined = combined[rows]
     return combined, sizes, decode
 
 
@@ -158,9 +199,33 @@ def with_group(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     if "group" in counts.columns or "profession" not in counts.columns:
         return counts
     out = counts.copy()
-    group = out["profession"].astype(str).map(codebook.profession_group)
-    out["group"] = pd.Categorical(group, dtype=codebook.dtype("group"))
+    dtype = codebook.dtype("group")
+    prof = out["profession"]
+    if isinstance(prof.dtype, pd.CategoricalDtype):
+        # Each profession's group looked up once, then taken by code: no text per row.
+        group_of = codebook.profession_group
+        lut = np.array(
+            [
+                dtype.categories.get_loc(group_of[c]) if group_of.get(c) in dtype.categories else -1
+                for c in prof.cat.categories.astype(str)
+            ]
+            + [-1],
+            dtype=np.int64,
+        )  # fmt: skip  (the last entry is where a missing profession's -1 lands)
+        out["group"] = pd.Categorical.from_codes(lut[prof.cat.codes.to_numpy()], dtype=dtype)
+    else:
+        group = prof.astype(str).map(codebook.profession_group)
+        out["group"] = pd.Categorical(group, dtype=dtype)
     return out
+
+
+def text_equals(col: pd.Series, value: str) -> pd.Series:
+    """``col.astype(str) == value``; for a categorical column, compared once per category
+    instead of once per row."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        lut = np.append(np.asarray(col.cat.categories.astype(str) == value, dtype=bool), False)
+        return pd.Series(lut[col.cat.codes.to_numpy()], index=col.index)
+    return col.astype(str) == value
 
 
 def high_flag(counts: pd.DataFrame, codebook: Codebook) -> pd.Series:
