@@ -21,6 +21,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from hsc_research.instrument import Codebook, Scale, load_codebook
+from hsc_research.report import layout
 from hsc_research.report.formatting import fixed, pct_value, signed
 from hsc_research.stats.compare import adjusted_limits, funnel_limits
 
@@ -69,11 +70,9 @@ def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
     # Leave room at the bottom for a figure-level legend (inches to a figure fraction).
     bottom = getattr(fig, "legend_height", 0.0) / fig.get_figheight()
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    # tight_layout leaves a placeholder layout engine, for which savefig would lay the
-    # figure out once more without drawing it (a third pass over every text); the
-    # layout is done, so drop the engine.
-    fig.set_layout_engine(None)
+    # tight_layout's margins, from the measured text alone: tight_layout itself lays
+    # out every artist, as costly as the drawing that follows (report/layout.py).
+    layout.fit(fig, rect=(0, bottom, 1, 1))
     return fig
 
 
