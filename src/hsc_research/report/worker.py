@@ -26,6 +26,9 @@ from hsc_research.report.tasks import ReportResult, ReportTask
 #: ``None`` is papermill's own engine, a fresh kernel per report.
 ENGINE: str | None = "hsc-warm"
 
+#: Jupyter kernel of the report notebooks.
+KERNEL_NAME = "python3"
+
 
 def execute(task: ReportTask, executed: Path):
     """Run the task's notebook with :data:`ENGINE`; a kernel that dies is replaced by a
@@ -42,7 +45,7 @@ def execute(task: ReportTask, executed: Path):
         str(task.notebook),
         str(executed),
         parameters=task.parameters,
-        kernel_name="python3",
+        kernel_name=KERNEL_NAME,
         engine_name=ENGINE,
         progress_bar=False,
         log_output=False,
@@ -119,6 +122,33 @@ def init_worker(work_dir: Path, parent: int) -> None:
     _die_with_parent(parent)
     _quiet_kernels(work_dir)
     os.environ["MPLBACKEND"] = "Agg"
+    prewarm(work_dir)
+
+
+def _import_build_libraries() -> None:
+    import papermill  # noqa: F401 - imported now, not during the first report
+
+    from hsc_research.report.export import _exporter
+
+    _exporter()
+
+
+def prewarm(cwd: Path) -> None:
+    """Start this worker's warm kernel now, before its first report, and load papermill
+    and the HTML exporter while the kernel imports the report libraries.
+
+    A kernel that fails to start here is no error: the first report starts one (and
+    fails with the reason if that cannot start either).
+    """
+    from hsc_research.report import engine
+
+    if ENGINE != engine.ENGINE_NAME:
+        _import_build_libraries()
+        return
+    try:
+        engine.warm_kernel(KERNEL_NAME, str(cwd), while_warming=_import_build_libraries)
+    except Exception:  # noqa: BLE001 - reported by the first report instead
+        engine.discard_warm_kernel()
 
 
 def _die_with_parent(parent: int) -> None:
