@@ -39,6 +39,10 @@ def warm_up_kernel(imports: tuple[str, ...] = WARM_IMPORTS) -> None:
 
     for name in imports:
         importlib.import_module(name)
+    from hsc_research.report import context
+
+    # Reports of one build read the same verified aggregates: read each table once.
+    context.SHARE_TABLES = True
     import matplotlib
     import matplotlib.pyplot as plt
 
