@@ -81,6 +81,7 @@ class WarmKernel:
         from jupyter_core.utils import run_sync
 
         self.kernel_name = kernel_name
+        self._notebook_client = None
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         env = {**os.environ, **KERNEL_ENV}
         run_sync(self.km.start_kernel)(
@@ -145,14 +146,37 @@ class WarmKernel:
         """Empty the namespace and restore the warmed state (:func:`hsc_research.report.kernel_state.reset_kernel_state`)."""
         self.run(_reset_code(cwd))
 
+    def notebook_client(self):
+        """The client notebooks are executed through, started once for this kernel.
+
+        nbclient would start a client per notebook, and a new client waits for the
+        kernel's output channel to stay quiet for 0.2 s before it is ready.
+        """
+        if self._notebook_client is None:
+            from jupyter_core.utils import run_sync
+
+            kc = self.km.client()
+            kc.start_channels()
+            try:
+                run_sync(kc.wait_for_ready)(timeout=60)
+            except BaseException:
+                kc.stop_channels()
+                raise
+            kc.allow_stdin = False
+            self._notebook_client = kc
+        return self._notebook_client
+
     def shutdown(self) -> None:
         """Stop the kernel (idempotent)."""
         from jupyter_core.utils import run_sync
 
-        try:
-            self.client.stop_channels()
-        except Exception:  # noqa: BLE001 - the client may not have started
-            pass
+        for client in (self.client, self._notebook_client):
+            try:
+                if client is not None:
+                    client.stop_channels()
+            except Exception:  # noqa: BLE001 - the client may not have started
+                pass
+        self._notebook_client = None
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - already dead: nothing left to stop
@@ -269,13 +293,12 @@ def _engine_class() -> type:
                 stderr_file=stderr_file,
                 log=logging.getLogger("papermill"),
             )
-            # Given a kernel manager, the client leaves the kernel running when done.
+            # Given a kernel manager and a client, nbclient leaves both running when done:
+            # the kernel's own client serves every report (messages of other requests,
+            # such as the reset's, are told apart by their parent message).
             client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
-            try:
-                return client.execute()
-            finally:
-                if client.kc is not None:
-                    client.kc.stop_channels()
+            client.kc = kernel.notebook_client()  # not a constructor argument
+            return client.execute()
 
     WarmKernelEngine.__module__ = __name__
     WarmKernelEngine.__qualname__ = "WarmKernelEngine"
