@@ -6,6 +6,7 @@ nor the Jupyter client machinery. See :mod:`hsc_research.report.engine` for what
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import warnings
@@ -53,6 +54,11 @@ def warm_up_kernel(imports: tuple[str, ...] = WARM_IMPORTS) -> None:
     ax.set_title("warm")
     fig.savefig(io.BytesIO(), format="svg")
     plt.close("all")
+    # What the kernel holds now (modules, fonts, the shared tables' machinery) lives as
+    # long as the kernel: moved out of the collector's sight, the full collection at
+    # every reset (and those during a report) walk only a report's own objects.
+    gc.collect()
+    gc.freeze()
     _BASELINE.clear()
     _BASELINE.update(
         backend=matplotlib.get_backend(),
