@@ -68,8 +68,14 @@ def execute(task: ReportTask, executed: Path):
             ) from None
 
 
+#: Reports this process has run (:attr:`ReportResult.worker_report`).
+_reports_run = 0
+
+
 def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     """Execute one notebook and write its HTML (runs in a worker process)."""
+    global _reports_run
+    _reports_run += 1
     start = time.perf_counter()
     target = out_dir / f"{task.slug}.html"
     executed = work_dir / f"{task.slug}.ipynb"
@@ -92,6 +98,7 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
         name=task.name, slug=task.slug, kind=task.kind, status=status,
         seconds=round(time.perf_counter() - start, 2),
         html=target.name if status == "ok" else None, error=error, parameters=task.parameters,
+        worker_report=_reports_run,
     )  # fmt: skip
 
 
