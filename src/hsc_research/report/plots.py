@@ -1,4 +1,4 @@
-"""Report figures (matplotlib / seaborn), drawn from aggregate tables.
+"""Report figures (matplotlib; heatmaps drawn as seaborn draws them), drawn from aggregate tables.
 
 Every function returns a :class:`matplotlib.figure.Figure` with a title, axis labels and
 alt text (``fig.alt_text``). Data are passed to matplotlib in the order they are drawn,
@@ -10,15 +10,17 @@ colour-blind-safe palette and ColorBrewer diverging maps.
 from __future__ import annotations
 
 import functools
+import itertools
 
 # No backend is chosen here: a library leaves that to its user. Report kernels
 # get MPLBACKEND=Agg from the build (hsc_research.report.engine).
 import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from hsc_research.instrument import Codebook, Scale, load_codebook
 from hsc_research.report import layout
@@ -77,6 +79,79 @@ def _finish(fig: Figure, alt: str) -> Figure:
     # out every artist, as costly as the drawing that follows (report/layout.py).
     layout.fit(fig, rect=(0, bottom, 1, 1))
     return fig
+
+
+def _palette(name: str, n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours spread over a matplotlib colour map, its ends left out (as
+    ``seaborn.color_palette(name, n)`` gives them)."""
+    cmap = matplotlib.colormaps[name]
+    return [tuple(c) for c in cmap(np.linspace(0, 1, n + 2)[1:-1])[:, :3]]
+
+
+def _crowded(labels: list[str], text_size: float, spacing: float) -> bool:
+    """Whether labels of ``text_size`` pt, side by side ``spacing`` pt apart, overlap."""
+    probe = Text(fontsize=text_size)
+    widths = []
+    for label in labels:
+        probe.set_text(label)
+        widths.append(layout.text_size(probe)[0])
+    return any((a + b) / 2 > spacing for a, b in itertools.pairwise(widths))
+
+
+def _heatmap(ax, grid: pd.DataFrame, annot, *, cmap: str, vmin: float, vmax: float,
+             center: float | None = None, mask=None, cbar_label: str,
+             xticklabels: list[str], yticklabels: list[str], annot_size: float | None = None) -> None:  # fmt: skip
+    """A heatmap drawn as ``seaborn.heatmap`` draws it (same colours, annotation colours,
+    colourbar, ticks and label rotation), without the full drawing of the figure seaborn
+    makes to decide whether tick labels overlap: their widths are measured instead."""
+    values = grid.to_numpy(dtype=float)
+    hidden = np.isnan(values) if mask is None else (np.asarray(mask, dtype=bool) | np.isnan(values))
+    data = np.ma.masked_where(hidden, values)
+    colours = matplotlib.colormaps[cmap]
+    if center is not None:  # seaborn's recentring of a diverging map
+        bad = colours(np.ma.masked_invalid([np.nan]))[0]
+        under, over = colours(-np.inf), colours(np.inf)
+        under_set = under != colours(0)
+        over_set = over != colours(colours.N - 1)
+        vrange = max(vmax - center, center - vmin)
+        cmin, cmax = matplotlib.colors.Normalize(center - vrange, center + vrange)([vmin, vmax])
+        colours = matplotlib.colors.ListedColormap(colours(np.linspace(cmin, cmax, 256)))
+        colours.set_bad(bad)
+        if under_set:
+            colours.set_under(under)
+        if over_set:
+            colours.set_over(over)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    mesh = ax.pcolormesh(data, cmap=colours, vmin=vmin, vmax=vmax, linewidths=0, edgecolor="white")
+    rows, cols = values.shape
+    ax.set(xlim=(0, cols), ylim=(0, rows))
+    ax.invert_yaxis()
+    bar = ax.get_figure().colorbar(mesh, None, ax, label=cbar_label)
+    bar.outline.set_linewidth(0)
+    ax.set(xticks=np.arange(cols) + 0.5, yticks=np.arange(rows) + 0.5)
+    xtl = ax.set_xticklabels(xticklabels)
+    ytl = ax.set_yticklabels(yticklabels, rotation="vertical", va="center")
+    width, height = ax.get_position().size * ax.get_figure().get_size_inches() * 72
+    if _crowded(xticklabels, xtl[0].get_fontsize() if xtl else 12, width / max(cols, 1)):
+        for t in xtl:
+            t.set_rotation("vertical")
+    if _crowded(yticklabels, ytl[0].get_fontsize() if ytl else 12, height / max(rows, 1)):
+        for t in ytl:
+            t.set_rotation("horizontal")
+    mesh.update_scalarmappable()
+    annot = np.asarray(annot)
+    extra = {} if annot_size is None else {"fontsize": annot_size}
+    rgb = mesh.get_facecolors()[:, :3]
+    lum = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [
+        0.2126,
+        0.7152,
+        0.0722,
+    ]
+    for k, (i, j) in enumerate(np.ndindex(rows, cols)):
+        if not hidden[i, j]:
+            ax.text(j + 0.5, i + 0.5, f"{annot[i, j]}", color=".15" if lum[k] > 0.408 else "w",
+                    ha="center", va="center", **extra)  # fmt: skip
 
 
 @readable
@@ -141,7 +216,7 @@ def diverging_bars(
         dist = dist.assign(**{label_col: label})
     rows = list(dict.fromkeys(dist[label_col]))
     levels = scale.labels
-    colours = sns.color_palette("RdBu", len(levels))
+    colours = _palette("RdBu", len(levels))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.6))
     wide = dist.pivot_table(
         index=label_col, columns="answer", values="pct", aggfunc="first", sort=False, dropna=False
@@ -251,10 +326,10 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
             else:
                 annot[i, j] = f"{fixed(v, 2)}\nn={int(n)}"
     fig, ax = plt.subplots(figsize=(8, 6.2))
-    sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
-                ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 11},
-                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
-    # seaborn leaves missing cells blank: mark the suppressed ones explicitly.
+    _heatmap(ax, grid, annot, mask=diag, cmap="viridis", vmin=vmin, vmax=vmax,
+             cbar_label=f"Mean {value}", annot_size=11,
+             xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    # Missing cells are left blank: mark the suppressed ones explicitly.
     for i, j in zip(*np.nonzero(annot == "supp."), strict=True):
         ax.text(j + 0.5, i + 0.5, "supp.", ha="center", va="center", fontsize=11, color="#555")
     ax.set_xlabel("Profession rated (target)")
@@ -288,10 +363,10 @@ def asymmetry_heatmap(
     ) + sig.map(lambda s: "*" if s else "")
     limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 0.5)
     fig, ax = plt.subplots(figsize=(8, 6.2))
-    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
-                cbar_kws={"label": "Row rates column higher (+) or lower (-) than the reverse"},
-                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    _heatmap(ax, grid, annot, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+             mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
+             cbar_label="Row rates column higher (+) or lower (-) than the reverse",
+             xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
     ax.set_xlabel("Profession rated (target)")
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)
@@ -426,11 +501,10 @@ def site_indicator_heatmap(
     )
     fig, ax = plt.subplots(figsize=(max(9.0, 0.75 * grid.shape[1] + 6), 0.8 * len(grid) + 2.5))
     limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0
-    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                annot_kws={"fontsize": 11},
-                yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
-                xticklabels=[site_names.get(s, s) for s in grid.columns],
-                cbar_kws={"label": "Site minus rest of sites (points)"})  # fmt: skip
+    _heatmap(ax, grid, annot, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot_size=11,
+             yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
+             xticklabels=[site_names.get(s, s) for s in grid.columns],
+             cbar_label="Site minus rest of sites (points)")  # fmt: skip
     ax.tick_params(axis="x", labelrotation=90)
     ax.set_ylabel("Headline indicator")
     ax.set_xlabel("Site")
