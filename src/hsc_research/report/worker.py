@@ -132,12 +132,21 @@ def init_worker(work_dir: Path, parent: int) -> None:
     prewarm(work_dir)
 
 
+def _warm_up_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    nb.cells = [nbformat.v4.new_code_cell("pass")]
+    return nb
+
+
 def _import_build_libraries() -> None:
+    """Import papermill and compile the HTML template (exporting an empty notebook)."""
     import papermill  # noqa: F401 - imported now, not during the first report
 
-    from hsc_research.report.export import _exporter
-
-    _exporter()
+    export_html(_warm_up_notebook(), "warm-up")
 
 
 def prewarm(cwd: Path) -> None:
@@ -154,6 +163,14 @@ def prewarm(cwd: Path) -> None:
         return
     try:
         engine.warm_kernel(KERNEL_NAME, str(cwd), while_warming=_import_build_libraries)
+        # One cell through papermill: its client to the kernel and the notebook
+        # validation are ready before the first report. Nothing is written.
+        import papermill as pm
+
+        engine.register()
+        pm.execute_notebook(_warm_up_notebook(), None, kernel_name=KERNEL_NAME,
+                            engine_name=ENGINE, progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=False, cwd=str(cwd))  # fmt: skip
     except Exception:  # noqa: BLE001 - reported by the first report instead
         engine.discard_warm_kernel()
 
