@@ -276,3 +276,17 @@ def test_shared_tables_of_new_aggregates_are_read_again(demo, shared, tmp_path):
     meta["tables"]["profile"] = file_sha256(path)
     (folder / "meta.json").write_text(json.dumps(meta))
     assert len(shared.load_context(folder).tables["profile"]) == old - 1
+
+
+def test_reports_run_from_another_thread_use_the_same_warm_kernel(tmp_path):
+    """A dask worker may run its next report in another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
+    assert _outputs(worker.execute(_task(probe), tmp_path / "a.ipynb")) == ["ok"]
+    kernel = engine._kernel
+    with ThreadPoolExecutor(1) as pool:
+        nb = pool.submit(worker.execute, _task(probe), tmp_path / "b.ipynb").result()
+    assert _outputs(nb) == ["ok"]
+    assert _outputs(worker.execute(_task(probe), tmp_path / "c.ipynb")) == ["ok"]
+    assert engine._kernel is kernel

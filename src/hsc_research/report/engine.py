@@ -82,6 +82,7 @@ class WarmKernel:
 
         self.kernel_name = kernel_name
         self._notebook_client = None
+        self._client_thread: int | None = None
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         env = {**os.environ, **KERNEL_ENV}
         run_sync(self.km.start_kernel)(
@@ -152,6 +153,11 @@ class WarmKernel:
         nbclient would start a client per notebook, and a new client waits for the
         kernel's output channel to stay quiet for 0.2 s before it is ready.
         """
+        # The client's sockets belong to the event loop of the thread that made it (a
+        # dask worker may run reports in another thread): one client per thread.
+        if self._notebook_client is not None and self._client_thread != threading.get_ident():
+            self._notebook_client.stop_channels()
+            self._notebook_client = None
         if self._notebook_client is None:
             from jupyter_core.utils import run_sync
 
@@ -163,7 +169,7 @@ class WarmKernel:
                 kc.stop_channels()
                 raise
             kc.allow_stdin = False
-            self._notebook_client = kc
+            self._notebook_client, self._client_thread = kc, threading.get_ident()
         return self._notebook_client
 
     def shutdown(self) -> None:
