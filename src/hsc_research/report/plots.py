@@ -115,11 +115,9 @@ def _heatmap(ax, grid: pd.DataFrame, annot, *, cmap: str, vmin: float, vmax: flo
         vrange = max(vmax - center, center - vmin)
         cmin, cmax = matplotlib.colors.Normalize(center - vrange, center + vrange)([vmin, vmax])
         colours = matplotlib.colors.ListedColormap(colours(np.linspace(cmin, cmax, 256)))
-        colours.set_bad(bad)
-        if under_set:
-            colours.set_under(under)
-        if over_set:
-            colours.set_over(over)
+        colours = colours.with_extremes(
+            bad=bad, under=under if under_set else None, over=over if over_set else None
+        )
     for spine in ax.spines.values():
         spine.set_visible(False)
     mesh = ax.pcolormesh(data, cmap=colours, vmin=vmin, vmax=vmax, linewidths=0, edgecolor="white")
