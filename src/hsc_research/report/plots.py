@@ -227,30 +227,24 @@ def diverging_bars(
         if mid is not None and lv.code < mid or mid is None and lv.code in scale.low
     ]
     high_levels = [lv for lv in levels if lv not in low_levels and lv != mid_label]
+    grid = wide.reindex(index=rows, columns=levels)  # a row with no answers: all missing
+    drawn = ~grid.isna().all(axis=1)
     for y, row in enumerate(rows):
-        vals = (
-            wide.loc[row].reindex(levels) if row in wide.index else pd.Series(np.nan, index=levels)
-        )
-        if vals.isna().all():
-            ax.text(
-                0,
-                y,
-                "suppressed (too few respondents)",
-                va="center",
-                ha="center",
-                fontsize=11,
-                color="#555",
-            )
-            continue
-        half = vals[mid_label] / 2 if mid_label else 0.0
-        left = -half - vals[low_levels].sum()
-        for lv in [*low_levels, *([mid_label] if mid_label else []), *high_levels]:
-            width = vals[lv]
-            bar = ax.barh(
-                y, width, left=left, color=colours[levels.index(lv)], edgecolor="white", height=0.7
-            )
-            bar.patches[0].set_gid(f"{row}|{lv}")
-            left += width
+        if not drawn[row]:
+            ax.text(0, y, "suppressed (too few respondents)", va="center", ha="center",
+                    fontsize=11, color="#555")  # fmt: skip
+    data = grid[drawn]
+    ys = np.flatnonzero(drawn.to_numpy())
+    half = data[mid_label] / 2 if mid_label else 0.0
+    left = (-half - data[low_levels].sum(axis=1)).to_numpy(dtype=float)
+    # One call per answer level (all rows at once), each bar named "<row>|<answer>".
+    for lv in [*low_levels, *([mid_label] if mid_label else []), *high_levels]:
+        width = data[lv].to_numpy(dtype=float)
+        bars = ax.barh(ys, width, left=left, color=colours[levels.index(lv)], edgecolor="white",
+                       height=0.7)  # fmt: skip
+        for patch, row in zip(bars.patches, data.index, strict=True):
+            patch.set_gid(f"{row}|{lv}")
+        left = left + width
     ax.set_yticks(range(len(rows)), [f"{r} (n={_n(n.get(r))})" for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)

@@ -142,7 +142,7 @@ def _warm_up_notebook():
     return nb
 
 
-def _import_build_libraries() -> None:
+def import_build_libraries() -> None:
     """Import papermill and compile the HTML template (exporting an empty notebook)."""
     import papermill  # noqa: F401 - imported now, not during the first report
 
@@ -159,10 +159,10 @@ def prewarm(cwd: Path) -> None:
     from hsc_research.report import engine
 
     if ENGINE != engine.ENGINE_NAME:
-        _import_build_libraries()
+        import_build_libraries()
         return
     try:
-        engine.warm_kernel(KERNEL_NAME, str(cwd), while_warming=_import_build_libraries)
+        engine.warm_kernel(KERNEL_NAME, str(cwd), while_warming=import_build_libraries)
         # One cell through papermill: its client to the kernel and the notebook
         # validation are ready before the first report. Nothing is written.
         import papermill as pm
