@@ -204,3 +204,89 @@ def test_engine_module_imports_before_papermill():
             "print(p.get_engine('hsc-warm') is e.WarmKernelEngine)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_prewarm_starts_the_kernel_the_first_report_then_runs_in(tmp_path):
+    worker.prewarm(tmp_path)
+    kernel = engine._kernel
+    assert kernel is not None
+    probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
+    assert _outputs(worker.execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]
+    assert engine._kernel is kernel
+
+
+def _plain(folder, site):
+    from hsc_research.aggregate.io import NATIONAL, read
+
+    tables, _ = read(folder, scopes=[site, NATIONAL] if site else None)
+    return {name: tables[name] for name in tables}
+
+
+@pytest.fixture
+def shared(monkeypatch):
+    from hsc_research.report import context
+
+    monkeypatch.setattr(context, "SHARE_TABLES", True)
+    monkeypatch.setattr(context, "_SHARED", {})
+    return context
+
+
+@pytest.mark.parametrize("site", ["ashford-vale", None])
+def test_shared_tables_equal_the_tables_read_from_parquet(demo, shared, site):
+    import pandas as pd
+
+    shared.load_context(demo.aggregates, site="brackenmoor")  # fills the shared tables
+    got = shared.load_context(demo.aggregates, site=site).tables
+    assert isinstance(got, shared.SharedTables)
+    expected = _plain(demo.aggregates, site)
+    assert sorted(got) == sorted(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(got[name], frame, check_exact=True)
+
+
+def test_a_report_changing_its_tables_leaves_the_next_report_alone(demo, shared):
+    import pandas as pd
+
+    for site in ("ashford-vale", None):
+        tables = shared.load_context(demo.aggregates, site=site).tables
+        for name in tables:
+            frame = tables[name]
+            frame.iloc[:, 0] = frame.iloc[:, 0].iloc[::-1].to_numpy()
+    for site in ("ashford-vale", None):
+        tables = shared.load_context(demo.aggregates, site=site).tables
+        for name, frame in _plain(demo.aggregates, site).items():
+            pd.testing.assert_frame_equal(tables[name], frame, check_exact=True)
+
+
+def test_shared_tables_of_new_aggregates_are_read_again(demo, shared, tmp_path):
+    import json
+
+    import pandas as pd
+
+    from hsc_research.aggregate.io import file_sha256
+
+    folder = tmp_path / "aggregates"
+    shutil.copytree(demo.aggregates, folder)
+    assert len(shared.load_context(folder).tables["profile"]) > 1
+    # New aggregates in the same folder: one row fewer, and meta.json lists the new hash.
+    path = folder / "profile.parquet"
+    pd.read_parquet(path).iloc[1:].to_parquet(path)
+    meta = json.loads((folder / "meta.json").read_text())
+    old = len(pd.read_parquet(demo.aggregates / "profile.parquet"))
+    meta["tables"]["profile"] = file_sha256(path)
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert len(shared.load_context(folder).tables["profile"]) == old - 1
+
+
+def test_reports_run_from_another_thread_use_the_same_warm_kernel(tmp_path):
+    """A dask worker may run its next report in another thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
+    assert _outputs(worker.execute(_task(probe), tmp_path / "a.ipynb")) == ["ok"]
+    kernel = engine._kernel
+    with ThreadPoolExecutor(1) as pool:
+        nb = pool.submit(worker.execute, _task(probe), tmp_path / "b.ipynb").result()
+    assert _outputs(nb) == ["ok"]
+    assert _outputs(worker.execute(_task(probe), tmp_path / "c.ipynb")) == ["ok"]
+    assert engine._kernel is kernel

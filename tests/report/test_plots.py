@@ -169,3 +169,38 @@ def test_plain_text_leaves_matplotlib_settings_as_they_were(agree4):
     before = plots.matplotlib.rcParams["text.parse_math"]
     plots.diverging_bars(_dist([("a", lv, 25.0, 40) for lv in agree4.labels]), agree4, "t")
     assert plots.matplotlib.rcParams["text.parse_math"] == before
+
+
+def _decorations_inside(fig) -> tuple[np.ndarray, np.ndarray]:
+    """The figure's decorations as matplotlib itself measures them when drawing
+    (inches), and the figure's size."""
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return np.array(box.extents), fig.get_size_inches()
+
+
+def test_fitted_margins_keep_long_labels_inside_the_figure():
+    label = "A factor with a long label that wraps onto a second line of text"
+    d = pd.DataFrame({"label": [label, "Short"], "estimate": [0.5, 0.2],
+                      "ci_low": [0.4, 0.1], "ci_high": [0.6, 0.3]})  # fmt: skip
+    fig = plots.ranked_chart(None, d, "Title", "% frequently")
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+    # The margins tight_layout would give (its own measurement), within 0.15 inch.
+    mine = fig.subplotpars.left * w
+    fig.tight_layout()
+    assert abs(mine - fig.subplotpars.left * w) < 0.15
+
+
+def test_fitted_margins_make_room_for_a_heatmap_colourbar():
+    order = ["asc", "gp"]
+    m = pd.DataFrame(
+        {"rater": ["asc", "gp"], "target": ["gp", "asc"], "mean": [3.5, 2.0], "n": [12, 20]}
+    )
+    labels = {"asc": "Adult social care staff", "gp": "General practitioners"}
+    fig = plots.matrix_heatmap(m, order, labels, "Relationships")
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+    assert fig.axes[1].get_label() == "<colorbar>"
+    # The colourbar's label is inside the figure, right of the colourbar.
+    assert fig.axes[1].get_position().x1 < 1

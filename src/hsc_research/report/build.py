@@ -45,7 +45,7 @@ from hsc_research.provenance import data_hash, package_versions
 from hsc_research.report.index import headline_cells, index_html
 from hsc_research.report.pdf import PdfError, write_pdfs
 from hsc_research.report.tasks import ReportResult, ReportTask, plan_tasks
-from hsc_research.report.worker import error_line, init_worker, run_task
+from hsc_research.report.worker import error_line, import_build_libraries, init_worker, run_task
 
 try:
     import fcntl
@@ -270,6 +270,9 @@ def _fan_out_local(
     it completes."""
     # fork: workers start from this process (their parent, for _die_with_parent).
     context = multiprocessing.get_context("fork") if sys.platform.startswith("linux") else None
+    if context is not None:
+        # Loaded once here, before the workers fork, instead of once in each worker.
+        import_build_libraries()
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=init_worker,
         initargs=(work_dir, os.getpid()),

@@ -63,6 +63,55 @@ class Context:
         return {p.id: p.short for p in self.codebook.professions}
 
 
+#: Whether :func:`load_context` keeps the aggregate tables it reads in this process
+#: (:class:`SharedTables`). Off by default; a warm build kernel turns it on when it is
+#: warmed (:func:`hsc_research.report.kernel_state.warm_up_kernel`), after the build has
+#: verified every table against ``meta.json``.
+SHARE_TABLES = False
+
+# (folder, table name, the table's SHA-256 in meta.json) -> every row of the table.
+_SHARED: dict[tuple[str, str, str], pd.DataFrame] = {}
+
+
+class SharedTables(Mapping):
+    """The aggregate tables of one folder, each read once per process and kept, keyed by
+    the table's content hash as ``meta.json`` lists it (new aggregates, new key).
+
+    A report gets the rows of its scopes, as a new frame: nothing a report does to its
+    tables reaches the kept ones or the next report.
+    """
+
+    def __init__(self, folder: Path, meta: dict, scopes: list[str] | None):
+        self.folder = folder
+        self.hashes = meta["tables"]
+        self.scopes = scopes
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def _whole(self, name: str) -> pd.DataFrame:
+        key = (str(self.folder), name, self.hashes[name])
+        if key not in _SHARED:
+            _SHARED[key] = pd.read_parquet(self.folder / f"{name}.parquet")
+        return _SHARED[key]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.hashes:
+            raise KeyError(name)
+        if name not in self._cache:
+            whole = self._whole(name)
+            if self.scopes is not None and "scope" in whole:
+                part = whole[whole["scope"].isin(self.scopes)].reset_index(drop=True)
+            else:
+                part = whole.copy(deep=False)  # copy-on-write: changes stay in this report
+            self._cache[name] = part
+        return self._cache[name]
+
+    def __iter__(self):
+        return iter(sorted(self.hashes))
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
 def load_context(
     aggregates_dir: str | Path,
     site: str | None = None,
@@ -80,6 +129,8 @@ def load_context(
     folder = Path(aggregates_dir).resolve()
     # A site report reads only its own rows and the national ones.
     tables, meta = read(folder, scopes=[site, NATIONAL] if site else None)
+    if SHARE_TABLES and isinstance(meta.get("tables"), dict):
+        tables = SharedTables(folder, meta, [site, NATIONAL] if site else None)
     if meta.get("min_cell") != min_cell:
         raise InputError(
             f"aggregates were computed with min_cell={meta.get('min_cell')}, report asks for "

@@ -17,10 +17,15 @@ silently (no history, no output, no execution count):
   warnings already shown, pandas options and numpy print and error settings go back to
   what they were when the kernel was warmed.
 
-Modules are not re-imported: a report library holds no per-report state. A brand-new
+Modules are not re-imported: a report library holds no per-report state. The aggregate
+tables are read once per kernel (:class:`hsc_research.report.context.SharedTables`), keyed
+by each table's hash in ``meta.json``; every report gets frames of its own. A brand-new
 kernel runs the same warm-up and reset before its first report, so a report built in a
 fresh kernel and one built after others in a warm kernel see the same state (tested in
 ``tests/report/test_engine.py``).
+
+A build worker starts its kernel when it starts (:func:`hsc_research.report.worker.prewarm`),
+loading papermill and the HTML exporter while the kernel imports the report libraries.
 
 Kernels run with ``MPLBACKEND=Agg`` (no screen; the inline backend would also display any
 figure left open): library code never chooses a backend itself.
@@ -33,6 +38,7 @@ import functools
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 from hsc_research.report.kernel_state import WARM_IMPORTS, _reset_code, _warm_code
 
@@ -63,12 +69,20 @@ class WarmKernel:
         Modules imported once at start.
     """
 
-    def __init__(self, kernel_name: str, cwd: str, imports: tuple[str, ...] = WARM_IMPORTS):
+    def __init__(
+        self,
+        kernel_name: str,
+        cwd: str,
+        imports: tuple[str, ...] = WARM_IMPORTS,
+        while_warming: Callable[[], None] | None = None,
+    ):
         from jupyter_client.blocking import BlockingKernelClient
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
         self.kernel_name = kernel_name
+        self._notebook_client = None
+        self._client_thread: int | None = None
         self.km = AsyncKernelManager(kernel_name=kernel_name)
         env = {**os.environ, **KERNEL_ENV}
         run_sync(self.km.start_kernel)(
@@ -79,7 +93,13 @@ class WarmKernel:
         self.client.start_channels()
         try:
             self.client.wait_for_ready(timeout=60)
-            self.run(_warm_code(imports))
+            msg_id = self.client.execute(
+                _warm_code(imports), silent=True, store_history=False, allow_stdin=False
+            )
+            # The kernel imports the report libraries meanwhile (its own process).
+            if while_warming is not None:
+                while_warming()
+            self._wait(msg_id)
         except BaseException:
             self.shutdown()
             raise
@@ -110,18 +130,59 @@ class WarmKernel:
         if content.get("status") != "ok":
             raise KernelCodeError(f"{content.get('ename')}: {content.get('evalue')}")
 
+    def _wait(self, msg_id: str) -> None:
+        """Wait for the reply to request ``msg_id``; raise if the code raised."""
+        import time
+
+        deadline = time.monotonic() + RESET_TIMEOUT
+        while True:
+            reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        content = reply["content"]
+        if content.get("status") != "ok":
+            raise KernelCodeError(f"{content.get('ename')}: {content.get('evalue')}")
+
     def reset(self, cwd: str) -> None:
         """Empty the namespace and restore the warmed state (:func:`hsc_research.report.kernel_state.reset_kernel_state`)."""
         self.run(_reset_code(cwd))
+
+    def notebook_client(self):
+        """The client notebooks are executed through, started once for this kernel.
+
+        nbclient would start a client per notebook, and a new client waits for the
+        kernel's output channel to stay quiet for 0.2 s before it is ready.
+        """
+        # The client's sockets belong to the event loop of the thread that made it (a
+        # dask worker may run reports in another thread): one client per thread.
+        if self._notebook_client is not None and self._client_thread != threading.get_ident():
+            self._notebook_client.stop_channels()
+            self._notebook_client = None
+        if self._notebook_client is None:
+            from jupyter_core.utils import run_sync
+
+            kc = self.km.client()
+            kc.start_channels()
+            try:
+                run_sync(kc.wait_for_ready)(timeout=60)
+            except BaseException:
+                kc.stop_channels()
+                raise
+            kc.allow_stdin = False
+            self._notebook_client, self._client_thread = kc, threading.get_ident()
+        return self._notebook_client
 
     def shutdown(self) -> None:
         """Stop the kernel (idempotent)."""
         from jupyter_core.utils import run_sync
 
-        try:
-            self.client.stop_channels()
-        except Exception:  # noqa: BLE001 - the client may not have started
-            pass
+        for client in (self.client, self._notebook_client):
+            try:
+                if client is not None:
+                    client.stop_channels()
+            except Exception:  # noqa: BLE001 - the client may not have started
+                pass
+        self._notebook_client = None
         try:
             run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - already dead: nothing left to stop
@@ -132,15 +193,21 @@ _lock = threading.Lock()
 _kernel: WarmKernel | None = None
 
 
-def warm_kernel(kernel_name: str, cwd: str) -> WarmKernel:
-    """This process's warm kernel, started (and warmed) on first use or after it died."""
+def warm_kernel(
+    kernel_name: str, cwd: str, while_warming: Callable[[], None] | None = None
+) -> WarmKernel:
+    """This process's warm kernel, started (and warmed) on first use or after it died.
+
+    ``while_warming`` (when a kernel is started) runs here while the kernel imports the
+    report libraries: a worker's own imports overlap the kernel's.
+    """
     global _kernel
     with _lock:
         if _kernel is not None and (_kernel.kernel_name != kernel_name or not _kernel.alive()):
             _kernel.shutdown()
             _kernel = None
         if _kernel is None:
-            _kernel = WarmKernel(kernel_name, cwd)
+            _kernel = WarmKernel(kernel_name, cwd, while_warming=while_warming)
             _stop_at_exit()
         return _kernel
 
@@ -232,13 +299,12 @@ def _engine_class() -> type:
                 stderr_file=stderr_file,
                 log=logging.getLogger("papermill"),
             )
-            # Given a kernel manager, the client leaves the kernel running when done.
+            # Given a kernel manager and a client, nbclient leaves both running when done:
+            # the kernel's own client serves every report (messages of other requests,
+            # such as the reset's, are told apart by their parent message).
             client = PapermillNotebookClient(nb_man, km=kernel.km, **final_kwargs)
-            try:
-                return client.execute()
-            finally:
-                if client.kc is not None:
-                    client.kc.stop_channels()
+            client.kc = kernel.notebook_client()  # not a constructor argument
+            return client.execute()
 
     WarmKernelEngine.__module__ = __name__
     WarmKernelEngine.__qualname__ = "WarmKernelEngine"

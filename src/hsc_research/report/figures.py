@@ -27,7 +27,7 @@ def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) ->
     with its alt text, a caption and, when given, its data as a table a screen reader
     can reach (collapsed). Closes the figure."""
     buf = io.BytesIO()
-    # Layout is already tight (plots call tight_layout); bbox_inches="tight" would draw twice.
+    # Margins are already fitted (plots.py, layout.fit); bbox_inches="tight" would draw twice.
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "hsc-research"}):
         fig.savefig(buf, format="svg")
     plt.close(fig)

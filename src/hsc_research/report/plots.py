@@ -1,4 +1,4 @@
-"""Report figures (matplotlib / seaborn), drawn from aggregate tables.
+"""Report figures (matplotlib; heatmaps drawn as seaborn draws them), drawn from aggregate tables.
 
 Every function returns a :class:`matplotlib.figure.Figure` with a title, axis labels and
 alt text (``fig.alt_text``). Data are passed to matplotlib in the order they are drawn,
@@ -10,19 +10,21 @@ colour-blind-safe palette and ColorBrewer diverging maps.
 from __future__ import annotations
 
 import functools
+import itertools
 
 # No backend is chosen here: a library leaves that to its user. Report kernels
 # get MPLBACKEND=Agg from the build (hsc_research.report.engine).
 import matplotlib
+import matplotlib.colors
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from hsc_research.instrument import Codebook, Scale, load_codebook
+from hsc_research.report import layout
 from hsc_research.report.formatting import fixed, pct_value, signed
-from hsc_research.stats.compare import adjusted_limits, funnel_limits
 
 #: Okabe-Ito palette (colour-blind safe).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -30,9 +32,12 @@ SITE_COLOUR, NATIONAL_COLOUR = "#0072B2", "#E69F00"
 
 
 #: Text sizes for report figures. A report shows a 9-inch figure at its natural width
-#: (about 860 px), where 12 pt is 16 px: never smaller than the body text.
+#: (about 860 px), where 12 pt is 16 px: never smaller than the body text. Titles sit
+#: just above their Axes (``axes.titley``), where matplotlib would put them anyway (no
+#: plot draws ticks above an Axes), without measuring the Axes again at every draw.
 READABLE = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 12,
-            "ytick.labelsize": 12, "legend.fontsize": 11, "figure.titlesize": 13}  # fmt: skip
+            "ytick.labelsize": 12, "legend.fontsize": 11, "figure.titlesize": 13,
+            "axes.titley": 1.0}  # fmt: skip
 
 
 def readable(fn):
@@ -69,12 +74,81 @@ def _finish(fig: Figure, alt: str) -> Figure:
     fig.alt_text = alt
     # Leave room at the bottom for a figure-level legend (inches to a figure fraction).
     bottom = getattr(fig, "legend_height", 0.0) / fig.get_figheight()
-    fig.tight_layout(rect=(0, bottom, 1, 1))
-    # tight_layout leaves a placeholder layout engine, for which savefig would lay the
-    # figure out once more without drawing it (a third pass over every text); the
-    # layout is done, so drop the engine.
-    fig.set_layout_engine(None)
+    # tight_layout's margins, from the measured text alone: tight_layout itself lays
+    # out every artist, as costly as the drawing that follows (report/layout.py).
+    layout.fit(fig, rect=(0, bottom, 1, 1))
     return fig
+
+
+def _palette(name: str, n: int) -> list[tuple[float, float, float]]:
+    """``n`` colours spread over a matplotlib colour map, its ends left out (as
+    ``seaborn.color_palette(name, n)`` gives them)."""
+    cmap = matplotlib.colormaps[name]
+    return [tuple(c) for c in cmap(np.linspace(0, 1, n + 2)[1:-1])[:, :3]]
+
+
+def _crowded(labels: list[str], text_size: float, spacing: float) -> bool:
+    """Whether labels of ``text_size`` pt, side by side ``spacing`` pt apart, overlap."""
+    probe = Text(fontsize=text_size)
+    widths = []
+    for label in labels:
+        probe.set_text(label)
+        widths.append(layout.text_size(probe)[0])
+    return any((a + b) / 2 > spacing for a, b in itertools.pairwise(widths))
+
+
+def _heatmap(ax, grid: pd.DataFrame, annot, *, cmap: str, vmin: float, vmax: float,
+             center: float | None = None, mask=None, cbar_label: str,
+             xticklabels: list[str], yticklabels: list[str], annot_size: float | None = None) -> None:  # fmt: skip
+    """A heatmap drawn as ``seaborn.heatmap`` draws it (same colours, annotation colours,
+    colourbar, ticks and label rotation), without the full drawing of the figure seaborn
+    makes to decide whether tick labels overlap: their widths are measured instead."""
+    values = grid.to_numpy(dtype=float)
+    hidden = np.isnan(values) if mask is None else (np.asarray(mask, dtype=bool) | np.isnan(values))
+    data = np.ma.masked_where(hidden, values)
+    colours = matplotlib.colormaps[cmap]
+    if center is not None:  # seaborn's recentring of a diverging map
+        bad = colours(np.ma.masked_invalid([np.nan]))[0]
+        under, over = colours(-np.inf), colours(np.inf)
+        under_set = under != colours(0)
+        over_set = over != colours(colours.N - 1)
+        vrange = max(vmax - center, center - vmin)
+        cmin, cmax = matplotlib.colors.Normalize(center - vrange, center + vrange)([vmin, vmax])
+        colours = matplotlib.colors.ListedColormap(colours(np.linspace(cmin, cmax, 256)))
+        colours = colours.with_extremes(
+            bad=bad, under=under if under_set else None, over=over if over_set else None
+        )
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    mesh = ax.pcolormesh(data, cmap=colours, vmin=vmin, vmax=vmax, linewidths=0, edgecolor="white")
+    rows, cols = values.shape
+    ax.set(xlim=(0, cols), ylim=(0, rows))
+    ax.invert_yaxis()
+    bar = ax.get_figure().colorbar(mesh, None, ax, label=cbar_label)
+    bar.outline.set_linewidth(0)
+    ax.set(xticks=np.arange(cols) + 0.5, yticks=np.arange(rows) + 0.5)
+    xtl = ax.set_xticklabels(xticklabels)
+    ytl = ax.set_yticklabels(yticklabels, rotation="vertical", va="center")
+    width, height = ax.get_position().size * ax.get_figure().get_size_inches() * 72
+    if _crowded(xticklabels, xtl[0].get_fontsize() if xtl else 12, width / max(cols, 1)):
+        for t in xtl:
+            t.set_rotation("vertical")
+    if _crowded(yticklabels, ytl[0].get_fontsize() if ytl else 12, height / max(rows, 1)):
+        for t in ytl:
+            t.set_rotation("horizontal")
+    mesh.update_scalarmappable()
+    annot = np.asarray(annot)
+    extra = {} if annot_size is None else {"fontsize": annot_size}
+    rgb = mesh.get_facecolors()[:, :3]
+    lum = np.where(rgb <= 0.03928, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4) @ [
+        0.2126,
+        0.7152,
+        0.0722,
+    ]
+    for k, (i, j) in enumerate(np.ndindex(rows, cols)):
+        if not hidden[i, j]:
+            ax.text(j + 0.5, i + 0.5, f"{annot[i, j]}", color=".15" if lum[k] > 0.408 else "w",
+                    ha="center", va="center", **extra)  # fmt: skip
 
 
 @readable
@@ -139,7 +213,7 @@ def diverging_bars(
         dist = dist.assign(**{label_col: label})
     rows = list(dict.fromkeys(dist[label_col]))
     levels = scale.labels
-    colours = sns.color_palette("RdBu", len(levels))
+    colours = _palette("RdBu", len(levels))
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.6))
     wide = dist.pivot_table(
         index=label_col, columns="answer", values="pct", aggfunc="first", sort=False, dropna=False
@@ -153,30 +227,24 @@ def diverging_bars(
         if mid is not None and lv.code < mid or mid is None and lv.code in scale.low
     ]
     high_levels = [lv for lv in levels if lv not in low_levels and lv != mid_label]
+    grid = wide.reindex(index=rows, columns=levels)  # a row with no answers: all missing
+    drawn = ~grid.isna().all(axis=1)
     for y, row in enumerate(rows):
-        vals = (
-            wide.loc[row].reindex(levels) if row in wide.index else pd.Series(np.nan, index=levels)
-        )
-        if vals.isna().all():
-            ax.text(
-                0,
-                y,
-                "suppressed (too few respondents)",
-                va="center",
-                ha="center",
-                fontsize=11,
-                color="#555",
-            )
-            continue
-        half = vals[mid_label] / 2 if mid_label else 0.0
-        left = -half - vals[low_levels].sum()
-        for lv in [*low_levels, *([mid_label] if mid_label else []), *high_levels]:
-            width = vals[lv]
-            bar = ax.barh(
-                y, width, left=left, color=colours[levels.index(lv)], edgecolor="white", height=0.7
-            )
-            bar.patches[0].set_gid(f"{row}|{lv}")
-            left += width
+        if not drawn[row]:
+            ax.text(0, y, "suppressed (too few respondents)", va="center", ha="center",
+                    fontsize=11, color="#555")  # fmt: skip
+    data = grid[drawn]
+    ys = np.flatnonzero(drawn.to_numpy())
+    half = data[mid_label] / 2 if mid_label else 0.0
+    left = (-half - data[low_levels].sum(axis=1)).to_numpy(dtype=float)
+    # One call per answer level (all rows at once), each bar named "<row>|<answer>".
+    for lv in [*low_levels, *([mid_label] if mid_label else []), *high_levels]:
+        width = data[lv].to_numpy(dtype=float)
+        bars = ax.barh(ys, width, left=left, color=colours[levels.index(lv)], edgecolor="white",
+                       height=0.7)  # fmt: skip
+        for patch, row in zip(bars.patches, data.index, strict=True):
+            patch.set_gid(f"{row}|{lv}")
+        left = left + width
     ax.set_yticks(range(len(rows)), [f"{r} (n={_n(n.get(r))})" for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
@@ -249,10 +317,10 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
             else:
                 annot[i, j] = f"{fixed(v, 2)}\nn={int(n)}"
     fig, ax = plt.subplots(figsize=(8, 6.2))
-    sns.heatmap(grid.astype(float), mask=diag, annot=annot, fmt="", cmap="viridis", vmin=vmin, vmax=vmax,
-                ax=ax, cbar_kws={"label": f"Mean {value}"}, annot_kws={"fontsize": 11},
-                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
-    # seaborn leaves missing cells blank: mark the suppressed ones explicitly.
+    _heatmap(ax, grid, annot, mask=diag, cmap="viridis", vmin=vmin, vmax=vmax,
+             cbar_label=f"Mean {value}", annot_size=11,
+             xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    # Missing cells are left blank: mark the suppressed ones explicitly.
     for i, j in zip(*np.nonzero(annot == "supp."), strict=True):
         ax.text(j + 0.5, i + 0.5, "supp.", ha="center", va="center", fontsize=11, color="#555")
     ax.set_xlabel("Profession rated (target)")
@@ -286,10 +354,10 @@ def asymmetry_heatmap(
     ) + sig.map(lambda s: "*" if s else "")
     limit = max(0.5, float(np.nanmax(np.abs(grid.to_numpy()))) if grid.notna().any().any() else 0.5)
     fig, ax = plt.subplots(figsize=(8, 6.2))
-    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
-                cbar_kws={"label": "Row rates column higher (+) or lower (-) than the reverse"},
-                xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
+    _heatmap(ax, grid, annot, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
+             mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
+             cbar_label="Row rates column higher (+) or lower (-) than the reverse",
+             xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
     ax.set_xlabel("Profession rated (target)")
     ax.set_ylabel("Rater's profession")
     ax.set_title(title)
@@ -375,6 +443,10 @@ def funnel_plot(funnel: pd.DataFrame, title: str, site_names: dict[str, str]) ->
         Rows of the ``funnel`` aggregate for one indicator and wave (suppressed sites
         have no estimate and are left out).
     """
+    # Imported here: the limits need scipy.stats, which only the national report's
+    # funnels use (a report kernel starts 0.4 s sooner without it).
+    from hsc_research.stats.compare import adjusted_limits, funnel_limits
+
     shown = funnel[funnel["estimate"].notna()]
     p0 = float(funnel["national"].iloc[0])
     adjusted = bool(funnel["adjusted"].iloc[0]) if "adjusted" in funnel else False
@@ -424,11 +496,10 @@ def site_indicator_heatmap(
     )
     fig, ax = plt.subplots(figsize=(max(9.0, 0.75 * grid.shape[1] + 6), 0.8 * len(grid) + 2.5))
     limit = max(5.0, float(np.nanmax(np.abs(grid.to_numpy())))) if grid.notna().any().any() else 5.0
-    sns.heatmap(grid, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit, ax=ax,
-                annot_kws={"fontsize": 11},
-                yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
-                xticklabels=[site_names.get(s, s) for s in grid.columns],
-                cbar_kws={"label": "Site minus rest of sites (points)"})  # fmt: skip
+    _heatmap(ax, grid, annot, cmap="RdBu", center=0, vmin=-limit, vmax=limit, annot_size=11,
+             yticklabels=[_wrap(labels.get(c, c), 40) for c in grid.index],
+             xticklabels=[site_names.get(s, s) for s in grid.columns],
+             cbar_label="Site minus rest of sites (points)")  # fmt: skip
     ax.tick_params(axis="x", labelrotation=90)
     ax.set_ylabel("Headline indicator")
     ax.set_xlabel("Site")

@@ -38,6 +38,9 @@ class ReportResult:
     error: str | None = None
     parameters: dict = field(default_factory=dict)
     pdf: str | None = None  # file name under reports/ when built with --pdf
+    #: 1 for the first report its worker process built, 2 for the next, ... (None when
+    #: not known): the first report of a worker also waits for the worker's warm-up.
+    worker_report: int | None = None
 
 
 def plan_tasks(

@@ -26,6 +26,9 @@ from hsc_research.report.tasks import ReportResult, ReportTask
 #: ``None`` is papermill's own engine, a fresh kernel per report.
 ENGINE: str | None = "hsc-warm"
 
+#: Jupyter kernel of the report notebooks.
+KERNEL_NAME = "python3"
+
 
 def execute(task: ReportTask, executed: Path):
     """Run the task's notebook with :data:`ENGINE`; a kernel that dies is replaced by a
@@ -42,7 +45,7 @@ def execute(task: ReportTask, executed: Path):
         str(task.notebook),
         str(executed),
         parameters=task.parameters,
-        kernel_name="python3",
+        kernel_name=KERNEL_NAME,
         engine_name=ENGINE,
         progress_bar=False,
         log_output=False,
@@ -65,8 +68,14 @@ def execute(task: ReportTask, executed: Path):
             ) from None
 
 
+#: Reports this process has run (:attr:`ReportResult.worker_report`).
+_reports_run = 0
+
+
 def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
     """Execute one notebook and write its HTML (runs in a worker process)."""
+    global _reports_run
+    _reports_run += 1
     start = time.perf_counter()
     target = out_dir / f"{task.slug}.html"
     executed = work_dir / f"{task.slug}.ipynb"
@@ -89,6 +98,7 @@ def run_task(task: ReportTask, out_dir: Path, work_dir: Path) -> ReportResult:
         name=task.name, slug=task.slug, kind=task.kind, status=status,
         seconds=round(time.perf_counter() - start, 2),
         html=target.name if status == "ok" else None, error=error, parameters=task.parameters,
+        worker_report=_reports_run,
     )  # fmt: skip
 
 
@@ -119,6 +129,50 @@ def init_worker(work_dir: Path, parent: int) -> None:
     _die_with_parent(parent)
     _quiet_kernels(work_dir)
     os.environ["MPLBACKEND"] = "Agg"
+    prewarm(work_dir)
+
+
+def _warm_up_notebook():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": KERNEL_NAME, "display_name": "Python 3",
+                                 "language": "python"}  # fmt: skip
+    nb.cells = [nbformat.v4.new_code_cell("pass")]
+    return nb
+
+
+def import_build_libraries() -> None:
+    """Import papermill and compile the HTML template (exporting an empty notebook)."""
+    import papermill  # noqa: F401 - imported now, not during the first report
+
+    export_html(_warm_up_notebook(), "warm-up")
+
+
+def prewarm(cwd: Path) -> None:
+    """Start this worker's warm kernel now, before its first report, and load papermill
+    and the HTML exporter while the kernel imports the report libraries.
+
+    A kernel that fails to start here is no error: the first report starts one (and
+    fails with the reason if that cannot start either).
+    """
+    from hsc_research.report import engine
+
+    if ENGINE != engine.ENGINE_NAME:
+        import_build_libraries()
+        return
+    try:
+        engine.warm_kernel(KERNEL_NAME, str(cwd), while_warming=import_build_libraries)
+        # One cell through papermill: its client to the kernel and the notebook
+        # validation are ready before the first report. Nothing is written.
+        import papermill as pm
+
+        engine.register()
+        pm.execute_notebook(_warm_up_notebook(), None, kernel_name=KERNEL_NAME,
+                            engine_name=ENGINE, progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=False, cwd=str(cwd))  # fmt: skip
+    except Exception:  # noqa: BLE001 - reported by the first report instead
+        engine.discard_warm_kernel()
 
 
 def _die_with_parent(parent: int) -> None:
