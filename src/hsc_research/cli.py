@@ -289,10 +289,10 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 def cmd_aggregate(args: argparse.Namespace) -> int:
     from hsc_research.pipeline import run_aggregate
-    from hsc_research.report import build as reports
+    from hsc_research.report.build import build_lock
 
     paths = project_paths(args.root)
-    with reports.build_lock(paths):  # a running build reads these tables
+    with build_lock(paths):  # a running build reads these tables
         seconds, tables = run_aggregate(paths, args.codebook, args.min_cell, args.correction)
     print(f"wrote {len(tables)} aggregate tables to {paths.aggregates} in {seconds:.1f}s")
     return 0
@@ -302,11 +302,12 @@ def cmd_build(args: argparse.Namespace) -> int:
     import time
 
     from hsc_research.pipeline import ensure_aggregates
-    from hsc_research.report import build as reports
+    from hsc_research.report.build import build, build_lock
+    from hsc_research.report.pdf import PdfError
 
     paths = project_paths(args.root)
     # One build at a time, aggregating included: two would overwrite each other's files.
-    with reports.build_lock(paths):
+    with build_lock(paths):
         # Aggregate here when the aggregates are missing, corrupt or stale.
         start = time.perf_counter()
         if reason := ensure_aggregates(paths, args.min_cell, args.codebook):
@@ -316,11 +317,11 @@ def cmd_build(args: argparse.Namespace) -> int:
                              "scheduler's address or leave it out")  # fmt: skip
         pdf_error = None
         try:
-            results = reports.build(paths, sites=args.sites, jobs=args.jobs,
-                                    min_cell=args.min_cell, progress=not args.no_progress,
-                                    lock=False, pdf=args.pdf, scheduler=args.scheduler,
-                                    worker_aggregates=args.worker_aggregates)  # fmt: skip
-        except reports.PdfError as exc:  # the HTML reports were built: say so, then fail
+            results = build(paths, sites=args.sites, jobs=args.jobs,
+                             min_cell=args.min_cell, progress=not args.no_progress,
+                             lock=False, pdf=args.pdf, scheduler=args.scheduler,
+                             worker_aggregates=args.worker_aggregates)  # fmt: skip
+        except PdfError as exc:  # the HTML reports were built: say so, then fail
             results, pdf_error = exc.results, exc
     failed = [r for r in results if r.status != "ok"]
     print(f"built {len(results) - len(failed)} of {len(results)} reports in {paths.reports}"
