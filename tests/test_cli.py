@@ -68,3 +68,29 @@ def test_bad_option_value_is_one_usage_error(tmp_path):
     proc = run("synth", "--respondents", "many", cwd=tmp_path)
     assert proc.returncode == 2
     assert "give a number or LOW:HIGH" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_build_imports_nbformat_without_the_iri_checker():
+    # A process of its own, as the build command's: jsonschema loaded without the IRI
+    # format checker, nbformat validating notebooks as before, the package importable.
+    code = (
+        "import sys\n"
+        "from hsc_research.cli import import_nbformat_without_iri_checker as f\n"
+        "f()\n"
+        "import jsonschema, nbformat\n"
+        "assert 'rfc3987_syntax' not in sys.modules\n"
+        "assert 'iri' not in jsonschema.Draft7Validator.FORMAT_CHECKER.checkers\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nb)\n"
+        "bad = nbformat.v4.new_notebook(); bad.cells = [{'cell_type': 'nope'}]\n"
+        "try:\n"
+        "    nbformat.validate(bad)\n"
+        "    raise SystemExit('invalid notebook accepted')\n"
+        "except nbformat.ValidationError:\n"
+        "    pass\n"
+        "import rfc3987_syntax\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -99,6 +99,14 @@ def test_manifest_records_every_report(built):
     assert manifest["packages"]["pandas"]
 
 
+def test_national_report_is_handed_out_first(built):
+    # The longest report first: started last, it would run alone at the end.
+    root, _ = built
+    manifest = json.loads((root / "reports" / "manifest.json").read_text())
+    national = next(r for r in manifest["reports"] if r["kind"] == "national")
+    assert national["worker_report"] == 1
+
+
 def test_failing_report_is_marked_and_leaves_no_file(built, tmp_path):
     root, _ = built
     broken = tmp_path / "proj"

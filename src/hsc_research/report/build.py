@@ -44,7 +44,7 @@ from hsc_research.errors import HscError, InputError
 from hsc_research.provenance import data_hash, package_versions
 from hsc_research.report.index import headline_cells, index_html
 from hsc_research.report.pdf import PdfError, write_pdfs
-from hsc_research.report.tasks import ReportResult, ReportTask, plan_tasks
+from hsc_research.report.tasks import ReportResult, ReportTask, longest_first, plan_tasks
 from hsc_research.report.worker import error_line, import_build_libraries, init_worker, run_task
 
 try:
@@ -205,12 +205,13 @@ def _build(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     results: list[ReportResult] = []
+    run_order = longest_first(tasks)
     if scheduler is None:
-        completed = _fan_out_local(tasks, paths.reports, work_dir, jobs)
+        completed = _fan_out_local(run_order, paths.reports, work_dir, jobs)
     else:
         from hsc_research.report import cluster
 
-        completed = cluster.fan_out(tasks, paths.reports, work_dir, paths.aggregates,
+        completed = cluster.fan_out(run_order, paths.reports, work_dir, paths.aggregates,
                                     aggregates_sha, scheduler, jobs, worker_aggregates)  # fmt: skip
     bar = tqdm(total=len(tasks), desc="reports", unit="report", disable=not progress)
     for res in completed:

@@ -68,3 +68,21 @@ def plan_tasks(
         )
     )
     return tasks
+
+
+def longest_first(tasks: list[ReportTask]) -> list[ReportTask]:
+    """The order to hand ``tasks`` to the workers: the national report first.
+
+    The national report draws every site (a heatmap of all sites, a funnel plot per
+    indicator) and takes about twice as long as a site report. Started last, it runs
+    alone on one worker while the others have nothing left to do; started first, the
+    site reports fill in around it.
+
+    Examples
+    --------
+    >>> ts = [ReportTask("A", "site-a", Path("s.ipynb"), {}, "site"),
+    ...       ReportTask("National", "national", Path("n.ipynb"), {}, "national")]
+    >>> [t.slug for t in longest_first(ts)]
+    ['national', 'site-a']
+    """
+    return sorted(tasks, key=lambda t: t.kind != "national")  # stable: sites keep their order
