@@ -317,6 +317,7 @@ def import_nbformat_without_iri_checker() -> None:
     """
     if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
         import nbformat  # noqa: F401 - jsonschema is loaded as it is
+
         return
     sys.modules["rfc3987_syntax"] = None  # an import of it now raises ImportError
     try:

@@ -7,9 +7,14 @@ them and embeds the image (:func:`figure`).
 from __future__ import annotations
 
 import base64
+import collections
+import hashlib
 import html
 import io
+import pickle
+from dataclasses import dataclass
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -22,16 +27,86 @@ from hsc_research.report.formatting import fixed, p_text, pct_value, signed
 from hsc_research.report.tables import cell_ci, cell_n, cell_pct, family_caption
 
 
-def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) -> HTML:
-    """Embed a figure as SVG (text kept as text, so it scales and reads at body size),
-    with its alt text, a caption and, when given, its data as a table a screen reader
-    can reach (collapsed). Closes the figure."""
+@dataclass(frozen=True)
+class Drawn:
+    """A figure already turned into its embedded SVG (:func:`drawn`)."""
+
+    src: str  # base64 of the SVG
+    alt_text: str
+
+
+#: SVGs drawn in this process, by the fingerprint of what drew them (:func:`drawn`).
+_DRAWN: collections.OrderedDict[bytes, Drawn] = collections.OrderedDict()
+#: How many to keep: a report draws about ten figures.
+_DRAWN_MAX = 32
+
+
+def _svg(fig) -> str:
+    """The figure as base64 SVG, text kept as text; closes the figure."""
     buf = io.BytesIO()
-    # Margins are already fitted (plots.py, layout.fit); bbox_inches="tight" would draw twice.
+    # Margins are already fitted (plots.py, layout.fit); bbox_inches="tight" would draw
+    # twice. No date in the SVG's metadata: the same figure gives the same bytes.
     with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": "hsc-research"}):
-        fig.savefig(buf, format="svg")
+        fig.savefig(buf, format="svg", metadata={"Date": None})
     plt.close(fig)
-    src = base64.b64encode(buf.getvalue()).decode("ascii")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def drawn(plot, *args) -> Drawn:
+    """``plot(*args)`` as an embedded SVG, drawn once per process for the same inputs.
+
+    A site report shows the all-sites trust bars and relationship heatmap of every other
+    site report; a warm build kernel draws them once. The key is a digest of everything
+    the drawing reads: the plot function, the pickled arguments (lossless: different data
+    never share a key) and every matplotlib rcParam, so a notebook that changed a
+    setting gets its own drawing. Arguments that cannot be pickled are drawn every time.
+
+    Parameters
+    ----------
+    plot
+        A function of :mod:`hsc_research.report.plots`, returning a Figure with
+        ``alt_text``.
+    *args
+        Its arguments.
+
+    Returns
+    -------
+    Drawn
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from hsc_research.report import plots
+    >>> m = pd.DataFrame({"rater": ["a", "b"], "target": ["b", "a"], "mean": [3.0, 4.0],
+    ...                   "n": [20, 30], "self": [False, False]})
+    >>> one = drawn(plots.matrix_heatmap, m, ["a", "b"], {"a": "A", "b": "B"}, "Ties")
+    >>> drawn(plots.matrix_heatmap, m, ["a", "b"], {"a": "A", "b": "B"}, "Ties") is one
+    True
+    """
+    try:
+        rc = sorted(matplotlib.rcParams.items())
+        key = hashlib.blake2b(
+            pickle.dumps((plot.__module__, plot.__qualname__, args, rc), protocol=5)
+        ).digest()
+    except (pickle.PicklingError, TypeError, AttributeError):
+        key = None
+    if key is not None and key in _DRAWN:
+        _DRAWN.move_to_end(key)
+        return _DRAWN[key]
+    fig = plot(*args)
+    made = Drawn(_svg(fig), fig.alt_text)
+    if key is not None:
+        _DRAWN[key] = made
+        if len(_DRAWN) > _DRAWN_MAX:
+            _DRAWN.popitem(last=False)
+    return made
+
+
+def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) -> HTML:
+    """Embed a figure (a matplotlib Figure, closed here, or a :class:`Drawn`) as SVG (text
+    kept as text, so it scales and reads at body size), with its alt text, a caption and,
+    when given, its data as a table a screen reader can reach (collapsed)."""
+    src = fig.src if isinstance(fig, Drawn) else _svg(fig)
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     table = ""
     if data is not None and len(data):
@@ -93,7 +168,9 @@ def trust_bars(ctx: Context) -> HTML:
                              sort=False, dropna=False).reindex(columns=scale.labels)  # fmt: skip
         data = data.map(lambda v: pd.NA if pd.isna(v) else pct_value(v)).reset_index()
         data = data.rename(columns={"row": "Raters → profession trusted"})
-        return figure(plots.diverging_bars(d, scale, f"Trust, {name} ({ctx.wave})"), None, data)
+        return figure(
+            drawn(plots.diverging_bars, d, scale, f"Trust, {name} ({ctx.wave})"), None, data
+        )
 
     parts = [one(ctx.scope, ctx.name)] + ([one(NATIONAL, "all sites")] if ctx.is_site else [])
     return stack(*parts)
@@ -112,7 +189,13 @@ def relationship_heatmaps(ctx: Context) -> HTML:
                              "Mean (1-5)": [pd.NA if pd.isna(v) else fixed(v, 2) for v in cells["mean"]],
                              "n": [cell_n(v) for v in cells["n"]]})  # fmt: skip
         return figure(
-            plots.matrix_heatmap(m, order, ctx.prof_labels, f"Relationships, {name} ({ctx.wave})"),
+            drawn(
+                plots.matrix_heatmap,
+                m,
+                order,
+                ctx.prof_labels,
+                f"Relationships, {name} ({ctx.wave})",
+            ),
             None,
             data,
         )
