@@ -133,3 +133,28 @@ def test_questions_to_consider_follow_the_gap_analysis():
     questions = html[html.index("Questions to consider") :]
     assert "Hospital staff who trust ASC: 20% here against 35% elsewhere" in questions
     assert "In line with other sites on 1 indicator(s)" in questions
+
+
+def test_self_view_table_reads_the_codebooks_question_and_wording(tmp_path):
+    from hsc_research.aggregate.io import NATIONAL
+    from hsc_research.instrument import load_codebook
+
+    text = PACKAGED.read_text(encoding="utf-8").replace(
+        "prevent a patient being\n      discharged when they could have gone home?",
+        "hold a <patient> in hospital?",
+    )
+    (tmp_path / "codebook.yaml").write_text(text, encoding="utf-8")
+    codebook = load_codebook(tmp_path / "codebook.yaml")
+    rows = pd.DataFrame({"question": "discharge_influence", "target": "hospital_clinical",
+                         "p1": 0.30, "p2": 0.50, "diff": -0.20, "ci_low": -0.35,
+                         "ci_high": -0.05, "significant": True, "family_size": 1,
+                         "correction": "none", "wave": 2019, "scope": ["x", NATIONAL]})  # fmt: skip
+    ctx = report.Context({"self_vs_others": rows}, {"sites": {"x": "X"}, "waves": [2019]},
+                         codebook, "x", 2019, None, 10)  # fmt: skip
+    html = report.self_view_table(ctx).data
+    caption = (
+        ": % answering very frequently or frequently to \u201cHow frequently do decisions by "
+        "each of these professions hold a &lt;patient&gt; in hospital?\u201d"
+    )
+    assert "X" + caption in html and "All sites" + caption in html
+    assert "prevent discharge" not in html

@@ -144,17 +144,25 @@ def change_table(ctx: Context) -> HTML | Markdown:
                              f"(Newcombe intervals). {family_caption(ch)[1]}", ctx.min_cell)  # fmt: skip
 
 
-def self_view_table(ctx: Context, question: str = "discharge_influence") -> HTML:
-    """Each profession's view of itself vs others' view of it, here and nationally."""
+def self_view_table(ctx: Context, question: str | None = None) -> HTML:
+    """Each profession's view of itself vs others' view of it, here and nationally.
+
+    ``question`` defaults to the codebook's ``reports: self_view`` question (the one the
+    headline sentence reads); the caption quotes the question's own wording.
+    """
+    spec = ctx.codebook.reports
+    question = question or (spec.self_view["question"] if spec else "discharge_influence")
+    q = ctx.codebook.question(question)
     scale = ctx.codebook.scale_of(question)
+    answers = " or ".join(scale.label_of(c).lower() for c in reversed(scale.high))
     parts = []
     for scope, name in ctx.scopes:
         sv = ctx.t("self_vs_others", scope=scope)
         sv = sv[sv["question"] == question]
         t = diff_table(sv.assign(target=sv["target"].map(ctx.prof_labels)), {"target": "Profession"},
                         "Own view", "Others' view")  # fmt: skip
-        parts.append(html_table(t, f"{name}: % saying decisions by each profession {scale.high_label}ly "
-                                   f"prevent discharge, the profession's own view vs other professions' view. "
+        parts.append(html_table(t, f"{name}: % answering {answers} to \u201c{q.text}\u201d, "
+                                   f"each profession's own view vs other professions' view. "
                                    f"{family_caption(sv)[1]}", ctx.min_cell))  # fmt: skip
     return HTML("".join(p.data for p in parts))
 
