@@ -204,3 +204,14 @@ def test_fitted_margins_make_room_for_a_heatmap_colourbar():
     assert fig.axes[1].get_label() == "<colorbar>"
     # The colourbar's label is inside the figure, right of the colourbar.
     assert fig.axes[1].get_position().x1 < 1
+
+
+def test_funnel_plot_draws_the_limits_it_is_given():
+    fun = pd.DataFrame({"scope": ["s1"], "n": [50], "k": [10], "estimate": [0.2],
+                        "national": [0.3], "outside": ["within"]})  # fmt: skip
+    limits = pd.DataFrame({"n": [40.0, 60.0], "lo95": [0.10, 0.15], "hi95": [0.50, 0.45],
+                           "lo998": [0.05, 0.08], "hi998": [0.60, 0.55]})  # fmt: skip
+    lines = plots.funnel_plot(fun, "Trust", {}, limits).axes[0].lines
+    assert lines[0].get_xdata().tolist() == [40.0, 60.0]
+    assert lines[0].get_ydata().tolist() == [pytest.approx(10), pytest.approx(15)]
+    assert lines[3].get_ydata().tolist() == [pytest.approx(60), pytest.approx(55)]

@@ -10,6 +10,7 @@ import pytest
 from scipy import stats as sps
 
 from hsc_research.stats.compare import (
+    funnel_curves,
     funnel_limits,
     funnel_table,
     overdispersion,
@@ -167,3 +168,40 @@ def test_no_standardised_value_when_a_stratum_is_small():
     lv = pd.DataFrame({"wave": [2019], "site": ["a"], "indicator": "x", "ci_level": [0.95]})
     out = standardised_vs_rest(c, lv).iloc[0]
     assert pd.isna(out["std_diff"]) and "p" in out["std_reason"]
+
+
+def _funnel_rows(indicator, n, estimate, national, adjusted=False, tau2=0.0):
+    return pd.DataFrame({"wave": 2019, "indicator": indicator, "n": n, "estimate": estimate,
+                         "national": national, "adjusted": adjusted, "tau2": tau2})  # fmt: skip
+
+
+def test_funnel_curves_span_the_shown_sites_only():
+    # The site of 1,000 is suppressed (no estimate): the curve runs from 0.8 * 40 = 32
+    # to 200 * 1.15 = 230 (229.99999999999997 in floating point, so the last base 230).
+    fun = _funnel_rows("t", [40, 200, 1000], [0.2, 0.3, np.nan], 0.25)
+    c = funnel_curves(fun)
+    assert c["n"].iloc[0] == 32 and c["n"].iloc[-1] == 230
+    assert c["n"].diff().dropna().eq(1).all()
+
+
+def test_funnel_curves_are_the_adjusted_limits_when_overdispersed():
+    fun = _funnel_rows("t", [100, 120], [0.4, 0.6], 0.5, adjusted=True, tau2=0.01)
+    c = funnel_curves(fun).set_index("n")
+    # sqrt(0.25 / 100 + 0.01) = 0.11180340; z from statistics.NormalDist (not scipy):
+    # 0.5 + 1.95996398 * 0.11180340 = 0.7191306, 0.5 - 3.09023231 * 0.11180340 = 0.1545015
+    assert c.loc[100.0, "hi95"] == pytest.approx(0.7191306, abs=5e-8)
+    assert c.loc[100.0, "lo998"] == pytest.approx(0.1545015, abs=5e-8)
+
+
+def test_funnel_curves_are_the_exact_binomial_limits_otherwise():
+    fun = _funnel_rows("t", [100, 120], [0.4, 0.6], 0.5)
+    c = funnel_curves(fun).set_index("n")
+    lo, hi = funnel_limits(0.5, np.array([100.0]), 0.95)
+    assert c.loc[100.0, "lo95"] == lo[0] and c.loc[100.0, "hi95"] == hi[0]
+
+
+def test_funnel_curves_one_curve_per_wave_and_indicator():
+    fun = pd.concat([_funnel_rows("a", [50, 60], [0.3, 0.4], 0.35),
+                     _funnel_rows("b", [50, 60], [0.3, 0.4], 0.35).assign(wave=2014)])  # fmt: skip
+    c = funnel_curves(fun)
+    assert sorted(c.groupby(["wave", "indicator"]).size().index) == [(2014, "b"), (2019, "a")]

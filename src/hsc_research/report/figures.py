@@ -219,6 +219,9 @@ def funnel_figures(ctx: Context) -> HTML:
     """A funnel plot for every headline indicator (latest wave)."""
     fun = ctx.tables["funnel"]
     fun = fun[fun["wave"] == ctx.wave]
+    # The curves come with the aggregates (stats.compare.funnel_curves); aggregates
+    # written before they did get them computed by the plot.
+    curves = ctx.tables["funnel_limits"] if "funnel_limits" in ctx.tables else None
     labels = {i.id: i.label for i in ctx.codebook.indicators}
     figs = []
     for ind in labels:
@@ -239,7 +242,10 @@ def funnel_figures(ctx: Context) -> HTML:
                              "95% limits": [cell_ci(lo, hi) for lo, hi in zip(shown["lo95"], shown["hi95"], strict=True)],
                              "99.8% limits": [cell_ci(lo, hi) for lo, hi in zip(shown["lo998"], shown["hi998"], strict=True)],
                              "Position": shown["outside"]})  # fmt: skip
-        figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"]), how, data))
+        limits = None
+        if curves is not None:
+            limits = curves[(curves["wave"] == ctx.wave) & (curves["indicator"] == ind)]
+        figs.append(figure(plots.funnel_plot(f, labels[ind], ctx.meta["sites"], limits), how, data))
     return stack(*figs)
 
 

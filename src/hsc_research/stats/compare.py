@@ -398,3 +398,83 @@ def funnel_table(
         default="within",
     )
     return full
+
+
+#: Most points a funnel curve is drawn through: every integer base up to this many, then
+#: bases spread evenly on a log scale (a site of 50,000 would otherwise take 50,000 rows).
+FUNNEL_POINTS = 2000
+
+
+def funnel_grid(shown_n: np.ndarray) -> np.ndarray:
+    """The bases at which a funnel plot draws its limits: from 80% of the smallest shown
+    site base (at least 5) to 115% of the largest, every integer up to
+    :data:`FUNNEL_POINTS` of them.
+
+    Examples
+    --------
+    >>> g = funnel_grid(np.array([40.0, 100.0]))  # 100 * 1.15 is 114.99999999999999
+    >>> int(g[0]), int(g[-1]), len(g)
+    (32, 115, 84)
+    """
+    shown_n = np.asarray(shown_n, dtype=float)
+    if not len(shown_n):
+        return np.arange(5, 100, dtype=float)
+    lo, hi = max(5, int(shown_n.min() * 0.8)), int(shown_n.max() * 1.15) + 2
+    if hi - lo <= FUNNEL_POINTS:
+        return np.arange(lo, hi, dtype=float)
+    return np.unique(np.geomspace(lo, hi - 1, FUNNEL_POINTS).round())
+
+
+def funnel_curve(rows: pd.DataFrame, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+    """The limit curves of one funnel plot: the rows of one wave and indicator of a
+    (masked) :func:`funnel_table`, limits on the :func:`funnel_grid` of the sites shown.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n, lo95, hi95, lo998, hi998``.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"n": [100.0], "estimate": [0.5], "national": [0.5],
+    ...                      "adjusted": [True], "tau2": [0.0]})
+    >>> c = funnel_curve(rows)
+    >>> round(float(c.loc[c["n"] == 100, "hi95"].iloc[0]), 4)  # 0.5 + 1.959964 * 0.05
+    0.598
+    """
+    grid = funnel_grid(rows.loc[rows["estimate"].notna(), "n"].to_numpy(dtype=float))
+    p0 = float(rows["national"].iloc[0])
+    adjusted = bool(rows["adjusted"].iloc[0]) if "adjusted" in rows else False
+    out = pd.DataFrame({"n": grid})
+    for lv in levels:
+        if adjusted:
+            lo, hi = adjusted_limits(p0, grid, lv, float(rows["tau2"].iloc[0]))
+        else:
+            lo, hi = funnel_limits(p0, grid, lv)
+        name = {0.95: "95", 0.998: "998"}.get(lv, str(lv))
+        out[f"lo{name}"], out[f"hi{name}"] = lo, hi
+    return out
+
+
+def funnel_curves(funnel: pd.DataFrame) -> pd.DataFrame:
+    """The limit curves of every funnel plot (:func:`funnel_curve` per wave and
+    indicator of a masked :func:`funnel_table`).
+
+    Computed with the aggregates so that a report draws the curves without computing
+    them (its kernel never imports scipy.stats). The curves hold no respondent data:
+    they follow from the national proportion, tau^2 and the range of the shown sites'
+    bases, all published in the ``funnel`` table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``wave, indicator, n, lo95, hi95, lo998, hi998``.
+    """
+    parts = [
+        funnel_curve(g).assign(wave=wave, indicator=ind)
+        for (wave, ind), g in funnel.groupby(["wave", "indicator"], sort=False)
+    ]
+    columns = ["wave", "indicator", "n", "lo95", "hi95", "lo998", "hi998"]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
