@@ -85,3 +85,32 @@ def test_a_stored_drawing_is_the_fresh_drawing(counted):
     svg = base64.b64decode(stored.src).decode()
     assert "<dc:date>" not in svg
     assert stored.alt_text.startswith("Ties")
+
+
+@pytest.fixture(scope="module")
+def demo_tables(codebook, tmp_path_factory):
+    from hsc_research import aggregate
+    from hsc_research.clean import clean
+    from hsc_research.demo import synth
+    from hsc_research.ingest import read_template
+
+    export, sites = synth.generate(codebook, synth.SynthSpec(sites=5, respondents=(25, 90), seed=3))
+    path, _ = synth.write(export, sites, tmp_path_factory.mktemp("raw"))
+    cleaned = clean(read_template(path, codebook), codebook, sites)
+    meta = {"sites": dict(zip(sites["site_id"], sites["site_name"], strict=True)),
+            "waves": sorted(int(w) for w in cleaned.respondents["wave"].unique())}  # fmt: skip
+    return aggregate.aggregate(cleaned, codebook, 10), meta
+
+
+def test_funnels_from_stored_curves_are_the_funnels_the_plot_computes(demo_tables, codebook):
+    from hsc_research import report
+    from hsc_research.aggregate.io import NATIONAL
+
+    tables, meta = demo_tables
+    wave = meta["waves"][-1]
+    stored = report.Context(tables, meta, codebook, NATIONAL, wave, None, 10)
+    without = {k: v for k, v in tables.items() if k != "funnel_limits"}
+    computed = report.Context(without, meta, codebook, NATIONAL, wave, None, 10)
+    page = figures.funnel_figures(stored).data
+    assert page.count("<figure") == len(codebook.indicators)
+    assert page == figures.funnel_figures(computed).data

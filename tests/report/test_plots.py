@@ -209,7 +209,7 @@ def test_fitted_margins_make_room_for_a_heatmap_colourbar():
 def test_funnel_plot_draws_the_limits_it_is_given():
     fun = pd.DataFrame({"scope": ["s1"], "n": [50], "k": [10], "estimate": [0.2],
                         "national": [0.3], "outside": ["within"]})  # fmt: skip
-    limits = pd.DataFrame({"n": [40.0, 60.0], "lo95": [0.10, 0.15], "hi95": [0.50, 0.45],
+    limits = pd.DataFrame({"at_base": [40.0, 60.0], "lo95": [0.10, 0.15], "hi95": [0.50, 0.45],
                            "lo998": [0.05, 0.08], "hi998": [0.60, 0.55]})  # fmt: skip
     lines = plots.funnel_plot(fun, "Trust", {}, limits).axes[0].lines
     assert lines[0].get_xdata().tolist() == [40.0, 60.0]

@@ -180,13 +180,13 @@ def test_funnel_curves_span_the_shown_sites_only():
     # to 200 * 1.15 = 230 (229.99999999999997 in floating point, so the last base 230).
     fun = _funnel_rows("t", [40, 200, 1000], [0.2, 0.3, np.nan], 0.25)
     c = funnel_curves(fun)
-    assert c["n"].iloc[0] == 32 and c["n"].iloc[-1] == 230
-    assert c["n"].diff().dropna().eq(1).all()
+    assert c["at_base"].iloc[0] == 32 and c["at_base"].iloc[-1] == 230
+    assert c["at_base"].diff().dropna().eq(1).all()
 
 
 def test_funnel_curves_are_the_adjusted_limits_when_overdispersed():
     fun = _funnel_rows("t", [100, 120], [0.4, 0.6], 0.5, adjusted=True, tau2=0.01)
-    c = funnel_curves(fun).set_index("n")
+    c = funnel_curves(fun).set_index("at_base")
     # sqrt(0.25 / 100 + 0.01) = 0.11180340; z from statistics.NormalDist (not scipy):
     # 0.5 + 1.95996398 * 0.11180340 = 0.7191306, 0.5 - 3.09023231 * 0.11180340 = 0.1545015
     assert c.loc[100.0, "hi95"] == pytest.approx(0.7191306, abs=5e-8)
@@ -195,7 +195,7 @@ def test_funnel_curves_are_the_adjusted_limits_when_overdispersed():
 
 def test_funnel_curves_are_the_exact_binomial_limits_otherwise():
     fun = _funnel_rows("t", [100, 120], [0.4, 0.6], 0.5)
-    c = funnel_curves(fun).set_index("n")
+    c = funnel_curves(fun).set_index("at_base")
     lo, hi = funnel_limits(0.5, np.array([100.0]), 0.95)
     assert c.loc[100.0, "lo95"] == lo[0] and c.loc[100.0, "hi95"] == hi[0]
 

@@ -342,6 +342,8 @@ def aggregate(
     out["funnel"] = _mask(fun, _site_lookup(site_hidden, fun), ("n", "k", "estimate", "z")).rename(
         columns={"site": "scope"}
     )
+    # The curves the funnel plots draw, around the shown (unsuppressed) sites.
+    out["funnel_limits"] = compare.funnel_curves(out["funnel"])
     if len(waves) >= 2:
         out["indicator_change"] = _indicator_change(ind_table, waves[-2], waves[-1], correction)
         # The trend over every wave: the first wave against the latest, one family a scope.
@@ -651,7 +653,9 @@ def metadata(
             "funnel": "Spiegelhalter (2005) funnel limits around the national proportion: exact "
             "binomial limits, or, when the sites are overdispersed (chi-square test of I x phi on "
             "I - 1 degrees of freedom, z-scores winsorised at 10%), p0 +/- z sqrt(p0 (1 - p0) / n "
-            "+ tau^2) with the DerSimonian-Laird tau^2",
+            "+ tau^2) with the DerSimonian-Laird tau^2; the plotted curves (funnel_limits) are "
+            "the same limits at every base from 80% of the smallest shown site to 115% of the "
+            "largest",
             "standardised": "direct standardisation to the national profession mix of each "
             "indicator's raters; Var = sum w^2 p (1 - p) / n; Wald interval",
             "model": "proportional-odds logistic regression (statsmodels OrderedModel, logit)",

@@ -459,7 +459,7 @@ def funnel_plot(
     p0 = float(funnel["national"].iloc[0])
     adjusted = bool(funnel["adjusted"].iloc[0]) if "adjusted" in funnel else False
     fig, ax = plt.subplots(figsize=(8, 5))
-    grid = limits["n"].to_numpy(dtype=float)
+    grid = limits["at_base"].to_numpy(dtype=float)
     kind = "overdispersion-adjusted" if adjusted else "binomial"
     for cov, name, style in ((0.95, "95", "--"), (0.998, "998", ":")):
         lo, hi = (

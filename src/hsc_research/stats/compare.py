@@ -432,20 +432,21 @@ def funnel_curve(rows: pd.DataFrame, levels: Sequence[float] = (0.95, 0.998)) ->
     Returns
     -------
     pandas.DataFrame
-        ``n, lo95, hi95, lo998, hi998``.
+        ``at_base, lo95, hi95, lo998, hi998``: the limits at each base (a number of
+        respondents on the plot's axis, not a count of anyone).
 
     Examples
     --------
     >>> rows = pd.DataFrame({"n": [100.0], "estimate": [0.5], "national": [0.5],
     ...                      "adjusted": [True], "tau2": [0.0]})
     >>> c = funnel_curve(rows)
-    >>> round(float(c.loc[c["n"] == 100, "hi95"].iloc[0]), 4)  # 0.5 + 1.959964 * 0.05
+    >>> round(float(c.loc[c["at_base"] == 100, "hi95"].iloc[0]), 4)  # 0.5 + 1.959964 * 0.05
     0.598
     """
     grid = funnel_grid(rows.loc[rows["estimate"].notna(), "n"].to_numpy(dtype=float))
     p0 = float(rows["national"].iloc[0])
     adjusted = bool(rows["adjusted"].iloc[0]) if "adjusted" in rows else False
-    out = pd.DataFrame({"n": grid})
+    out = pd.DataFrame({"at_base": grid})
     for lv in levels:
         if adjusted:
             lo, hi = adjusted_limits(p0, grid, lv, float(rows["tau2"].iloc[0]))
@@ -468,13 +469,13 @@ def funnel_curves(funnel: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``wave, indicator, n, lo95, hi95, lo998, hi998``.
+        ``wave, indicator, at_base, lo95, hi95, lo998, hi998``.
     """
     parts = [
         funnel_curve(g).assign(wave=wave, indicator=ind)
         for (wave, ind), g in funnel.groupby(["wave", "indicator"], sort=False)
     ]
-    columns = ["wave", "indicator", "n", "lo95", "hi95", "lo998", "hi998"]
+    columns = ["wave", "indicator", "at_base", "lo95", "hi95", "lo998", "hi998"]
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
