@@ -453,3 +453,64 @@ def test_template_arrow_reader_declines_what_pandas_must_explain(tmp_path, conte
     path = tmp_path / "export.csv"
     path.write_bytes(content)
     assert template._read_arrow(path) is None
+
+
+def test_respondent_fields_read_from_the_respondents_equal_the_file(both, tmp_path):
+    """read_tables takes site, wave, profession, group and role level from the
+    respondents by id: the same columns, values and dtypes as in the responses file."""
+    (cleaned, _), _ = both
+    write_tables(cleaned, tmp_path)
+    columns = list(aggregate.RESPONSE_COLUMNS)
+    got = read_tables(tmp_path, responses_columns=columns).responses
+    pd.testing.assert_frame_equal(
+        got, pd.read_parquet(tmp_path / "responses.parquet", columns=columns), check_exact=True
+    )
+
+
+def test_responses_whose_ids_are_not_the_respondents_are_read_as_written(tmp_path):
+    """A responses file whose respondent ids are not the respondents' (in order) keeps
+    its own respondent fields."""
+    site = pd.CategoricalDtype(["a", "b"])
+    respondents = pd.DataFrame(
+        {"respondent_id": ["r2", "r1"], "site": pd.Categorical(["a", "b"], dtype=site)}
+    )
+    responses = pd.DataFrame({
+        "respondent_id": pd.Categorical(["r1", "r1", "r2"], categories=["r1", "r2"]),
+        "site": pd.Categorical(["b", "b", "a"], dtype=site),
+        "code": pd.array([1, 2, 3], dtype="Int8"),
+    })  # fmt: skip
+    exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
+    for name, table in (("responses", responses), ("respondents", respondents),
+                        ("exclusions", exclusions)):  # fmt: skip
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    got = read_tables(tmp_path, responses_columns=["respondent_id", "site", "code"]).responses
+    pd.testing.assert_frame_equal(got, responses)
+    assert got["site"].tolist() == ["b", "b", "a"]
+
+
+def test_respondent_fields_are_taken_by_each_answers_respondent(tmp_path):
+    """Ids in the respondents' order: each answer gets its own respondent's site, wave
+    and a missing role level stays missing."""
+    site, role = pd.CategoricalDtype(["a", "b"]), pd.CategoricalDtype(["m", "f"], ordered=True)
+    respondents = pd.DataFrame({
+        "respondent_id": ["r1", "r2"], "site": pd.Categorical(["b", "a"], dtype=site),
+        "wave": np.array([2014, 2019], dtype=np.int16),
+        "role_level": pd.Categorical(["m", None], dtype=role),
+    })  # fmt: skip
+    responses = pd.DataFrame({
+        "respondent_id": pd.Categorical(["r1", "r2", "r2"], categories=["r1", "r2"]),
+        "site": pd.Categorical(["b", "a", "a"], dtype=site),
+        "wave": np.array([2014, 2019, 2019], dtype=np.int16),
+        "role_level": pd.Categorical(["m", None, None], dtype=role),
+        "code": pd.array([1, None, 3], dtype="Int8"),
+    })  # fmt: skip
+    exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
+    for name, table in (("responses", responses), ("respondents", respondents),
+                        ("exclusions", exclusions)):  # fmt: skip
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    columns = ["code", "site", "wave", "role_level"]
+    got = read_tables(tmp_path, responses_columns=columns).responses
+    assert list(got.columns) == columns
+    assert got["site"].tolist() == ["b", "a", "a"]
+    assert got["wave"].tolist() == [2014, 2019, 2019]
+    pd.testing.assert_frame_equal(got, responses[columns])
