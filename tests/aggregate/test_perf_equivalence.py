@@ -514,3 +514,15 @@ def test_respondent_fields_are_taken_by_each_answers_respondent(tmp_path):
     assert got["site"].tolist() == ["b", "a", "a"]
     assert got["wave"].tolist() == [2014, 2019, 2019]
     pd.testing.assert_frame_equal(got, responses[columns])
+
+
+@pytest.mark.parametrize("secret_len", [16, 32, 64, 65, 100])
+def test_pseudonyms_equal_hmac_digest_for_any_key_length(secret_len):
+    """The hand-built HMAC states give hmac.digest's ids, for keys shorter than, equal
+    to and longer than SHA-256's 64-byte block (hashed first), and for non-ASCII text."""
+    secret = bytes(range(7, 7 + secret_len))
+    keys = np.array(["R1\x1f2019\x1fnorth", "Zoë\x1f2014", "", "R1\x1f2019\x1fnorth"], dtype=object)
+    got = clean_run.pseudonyms(keys, secret)
+    expected = [hmac.digest(secret, k.encode("utf-8"), "sha256").hex()[:16] for k in keys]
+    assert got.tolist() == expected
+    assert got.tolist() == reference_pseudonyms(keys, secret).tolist()
