@@ -526,3 +526,26 @@ def test_pseudonyms_equal_hmac_digest_for_any_key_length(secret_len):
     expected = [hmac.digest(secret, k.encode("utf-8"), "sha256").hex()[:16] for k in keys]
     assert got.tolist() == expected
     assert got.tolist() == reference_pseudonyms(keys, secret).tolist()
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 18])
+def test_keys_combined_block_by_block_equal_one_pass(monkeypatch, block):
+    """_combined a few rows at a time gives the keys of the whole-column pass (the old
+    function), with and without a row selection, a missing category and a code missing
+    outside the selection."""
+    frame = pd.DataFrame({
+        "site": pd.Categorical(["b", None, "a", "b", "a", "c", "a"], categories=["a", "b", "c"]),
+        "wave": np.array([2019, 2014, 2019, 2014, 2019, 2019, 2014], dtype=np.int16),
+        "code": pd.array([3, None, 1, 4, 0, 2, None], dtype="Int8"),
+    })  # fmt: skip
+    rows = np.array([True, False, True, True, True, True, False])
+    monkeypatch.setattr(counts, "_BLOCK", block)
+    got, sizes, _ = counts._combined(frame, ["site", "wave", "code"], rows)
+    ref, ref_sizes, _ = reference_combined(
+        frame.loc[rows].astype({"code": "int8"}), ["site", "wave", "code"]
+    )
+    assert sizes == ref_sizes
+    assert got.tolist() == ref.tolist()
+    whole, _, _ = counts._combined(frame[["site", "wave"]], ["site", "wave"])
+    ref_whole, _, _ = reference_combined(frame, ["site", "wave"])
+    assert whole.tolist() == ref_whole.tolist()

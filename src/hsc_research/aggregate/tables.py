@@ -365,7 +365,10 @@ def _answer_cubes(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataF
     starts from), and by site, wave, profession and role level, from one pass over the
     responses when their keys allow it (:func:`~hsc_research.stats.counts.recount`)."""
     keys = ["site", "wave", "profession", "role_level", "question", "item", "code"]
-    if not all(_encodable(responses[k]) for k in keys):
+    # Only valid answers are counted: a code missing elsewhere (every answer that is not
+    # valid has none) does not stop the one pass.
+    valid = (responses["status"] == "valid").to_numpy()
+    if not all(_encodable(responses[k], valid) for k in keys):
         cube = answer_counts(responses, ["site", "wave", "profession"])
         return with_group(cube, codebook), answer_counts(responses, keys[:4])
     role_counts = answer_counts(responses, keys[:4])
