@@ -531,6 +531,11 @@ def clean(
     return result
 
 
+#: The columns of ``responses``, in order.
+LONG_COLUMNS = ("respondent_id", "site", "wave", "profession", "group", "role_level",
+                "question", "item", "target", "code", "label", "status")  # fmt: skip
+
+
 def _long_responses(
     respondents: pd.DataFrame, codes: np.ndarray, status: np.ndarray, codebook: Codebook
 ) -> pd.DataFrame:
@@ -549,38 +554,53 @@ def _long_responses(
     flat_codes = codes.ravel()[keep] if not all_kept else codes.ravel()
     flat_status = status.ravel()[keep] if not all_kept else status.ravel()
 
+    # Every code below is in range by construction: from_codes need not check tens of
+    # millions of them again (validate=False).
     out = {}
     for col in ("respondent_id", "site", "wave", "profession", "group", "role_level"):
         src = respondents[col]
         if isinstance(src.dtype, pd.CategoricalDtype):
             out[col] = pd.Categorical.from_codes(
-                np.repeat(src.cat.codes.to_numpy(), per_resp), dtype=src.dtype
+                np.repeat(src.cat.codes.to_numpy(), per_resp), dtype=src.dtype, validate=False
             )
         elif col == "respondent_id":
             # The ids are distinct (checked by the caller): they are the categories.
             out[col] = pd.Categorical.from_codes(
-                np.repeat(np.arange(n, dtype=np.int32), per_resp), categories=src.to_numpy()
-            )
+                np.repeat(np.arange(n, dtype=np.int32), per_resp), categories=src.to_numpy(),
+                validate=False,
+            )  # fmt: skip
         else:
             out[col] = np.repeat(src.to_numpy(), per_resp)
     # Item-level attributes as categorical codes, indexed by item: no string work per row.
     for col, kind in (("question", "question"), ("item", "item"), ("target", "profession")):
         dtype = codebook.dtype(kind)
         per_item = pd.Categorical(items[col].to_numpy(), dtype=dtype).codes
-        out[col] = pd.Categorical.from_codes(per_item[item_idx], dtype=dtype)
-    valid = flat_status == S["valid"]
-    out["code"] = pd.arrays.IntegerArray(np.where(valid, flat_codes, 0).astype(np.int8), ~valid)
+        out[col] = pd.Categorical.from_codes(per_item[item_idx], dtype=dtype, validate=False)
+    invalid = flat_status != S["valid"]
 
-    # Label: one (item, code) look-up table, so no per-row work beyond one gather.
+    # Label: one look-up table indexed by item and code (one 16-bit key per answer), so
+    # no per-row work beyond one gather; answers that are not valid have none.
     label_dtype = codebook.all_labels_dtype
     lut = np.full((k, 256), -1, dtype=np.int16)
     for i, sid in enumerate(items["scale"].to_numpy()):
         for lv in codebook.scales[sid].levels:
             lut[i, lv.code] = label_dtype.categories.get_loc(lv.label)
-    label_codes = np.where(valid, lut[item_idx, flat_codes.astype(np.uint8)], np.int16(-1))
-    out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype)
+    if k <= 256:
+        key = item_idx.astype(np.uint16)
+        key <<= 8
+        key |= flat_codes.view(np.uint8)
+        label_codes = lut.ravel()[key]  # (np.take would widen the keys to 64 bits first)
+        del key
+    else:
+        label_codes = lut[item_idx, flat_codes.astype(np.uint8)]
+    np.putmask(label_codes, invalid, np.int16(-1))
+    out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype, validate=False)
+    code = flat_codes.copy() if all_kept else flat_codes  # never change the caller's codes
+    np.putmask(code, invalid, np.int8(0))
+    out["code"] = pd.arrays.IntegerArray(code.astype(np.int8, copy=False), invalid)
     # Kept status codes are positions in STATUSES, the categories of STATUS_DTYPE.
-    out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE)
+    out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE, validate=False)
+    out = {c: out[c] for c in LONG_COLUMNS}
     return pd.DataFrame(out, copy=False)  # the arrays are new: no need to copy them
 
 
