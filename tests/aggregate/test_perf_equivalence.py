@@ -549,3 +549,11 @@ def test_keys_combined_block_by_block_equal_one_pass(monkeypatch, block):
     whole, _, _ = counts._combined(frame[["site", "wave"]], ["site", "wave"])
     ref_whole, _, _ = reference_combined(frame, ["site", "wave"])
     assert whole.tolist() == ref_whole.tolist()
+
+
+def test_high_answers_by_look_up_equal_isin():
+    """The look-up gives np.isin's flags, for missing codes (-1), the ends of the 16-bit
+    range and a high value no 16-bit code can take."""
+    code = np.array([-1, 0, 1, 2, 3, 4, -32768, 32767, 3], dtype=np.int16)
+    for high in ([3, 4], [0], [-1, 2], [32767, -32768], [70000, 3], []):
+        assert frequency._is_high(code, high).tolist() == np.isin(code, high).tolist()

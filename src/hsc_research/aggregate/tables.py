@@ -377,12 +377,16 @@ def _answer_cubes(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataF
 
 
 def _answers_to(responses: pd.DataFrame, question: str) -> pd.DataFrame:
-    """The valid answers to ``question``, with the columns a respondent-level statistic
-    needs: filtering tens of millions of rows once, on few columns, instead of copying
-    every column for each scope."""
+    """The valid answers to ``question``, with the columns the tag comparison needs:
+    filtering tens of millions of rows once, on few columns, instead of copying every
+    column for each scope."""
     keep = ((responses["question"] == question) & (responses["status"] == "valid")).to_numpy()
-    cols = [c for c in responses.columns if c not in ("label", "target")]
+    cols = [c for c in responses.columns if c in _TAG_COMPARISON_COLUMNS]
     return responses.loc[keep, cols]
+
+
+#: The columns of the answers the tag comparison reads (by site and wave, per respondent).
+_TAG_COMPARISON_COLUMNS = ("respondent_id", "site", "wave", "question", "item", "code", "status")
 
 
 def _role_level_counts(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:

@@ -145,8 +145,8 @@ def _respondent_tag_shares(
         if isinstance(responses[k].dtype, pd.CategoricalDtype):
             keep &= responses[k].cat.codes.to_numpy() >= 0
     at = np.flatnonzero(keep)
-    frame = pd.DataFrame({k: responses[k].iloc[at] for k in keys})
-    combined, sizes, decode = _combined(frame, keys)
+    # The keys combined from the whole columns and selected once (no copy of each column).
+    combined, sizes, decode = _combined(responses, keys, keep)
     # Groups in sorted key order, as groupby(sort=True): a hash factorisation, then the
     # (few) distinct keys sorted, is much cheaper than sorting every answer.
     first, uniq = pd.factorize(combined, sort=False)
@@ -154,7 +154,8 @@ def _respondent_tag_shares(
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))
     group = rank[first] * 2 + tag[at]
-    hi = np.isin(responses["code"].to_numpy(dtype=np.int16, na_value=-1)[at], list(high))
+    code = responses["code"].to_numpy(dtype=np.int16, na_value=-1)[at]
+    hi = _is_high(code, high)
     n = np.bincount(group, minlength=2 * len(uniq)).reshape(-1, 2)
     k = np.bincount(group, weights=hi, minlength=2 * len(uniq)).reshape(-1, 2)
     both = (n > 0).all(axis=1)
@@ -165,6 +166,15 @@ def _respondent_tag_shares(
     out.index = pd.RangeIndex(len(share))
     out[tags[0]], out[tags[1]] = share[:, 0], share[:, 1]
     return out
+
+
+def _is_high(code: np.ndarray, high: Sequence[int]) -> np.ndarray:
+    """``np.isin(code, high)`` for 16-bit codes, by one table look-up per answer."""
+    lut = np.zeros(1 << 16, dtype=bool)
+    h = np.asarray(list(high), dtype=np.int64)
+    h = h[(h >= -(1 << 15)) & (h < (1 << 15))]  # a value outside 16 bits matches no code
+    lut[h.astype(np.int16).view(np.uint16)] = True
+    return lut[code.view(np.uint16)]
 
 
 def rater_differences(
