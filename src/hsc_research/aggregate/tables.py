@@ -211,13 +211,30 @@ def aggregate(
     )
     out["proportions"] = _mask(props, hidden, EST)
 
+    # Each question's distribution and summary by each grouping, computed once: the
+    # summaries start from the distributions and the ranked items from the summaries.
+    dist_of: dict[tuple, pd.DataFrame] = {}
+    summary_of: dict[tuple, pd.DataFrame] = {}
+
+    def dist(qid: str, by) -> pd.DataFrame:
+        key = (qid, tuple(by))
+        if key not in dist_of:
+            dist_of[key] = likert.distribution(of_q[qid], codebook, qid, by)
+        return dist_of[key].copy()  # callers add columns to what they are given
+
+    def summary(qid: str, by) -> pd.DataFrame:
+        key = (qid, tuple(by))
+        if key not in summary_of:
+            summary_of[key] = likert.likert_summary(
+                of_q[qid], codebook, qid, by, dist=dist(qid, by)
+            )
+        return summary_of[key].copy()
+
     summaries, dists = [], []
     for q in codebook.questions:
-        s = by_rater(lambda by, q=q: likert.likert_summary(of_q[q.id], codebook, q.id, by))
+        s = by_rater(lambda by, q=q: summary(q.id, by))
         summaries.append(s)
-        d = by_rater(lambda by, q=q: likert.distribution(of_q[q.id], codebook, q.id, by)).drop(
-            columns="count"
-        )
+        d = by_rater(lambda by, q=q: dist(q.id, by)).drop(columns="count")
         dists.append(d)
     s = pd.concat(summaries, ignore_index=True)
     hidden = _hidden(
@@ -294,7 +311,11 @@ def aggregate(
     ranked = []
     for qid in roles["frequency"]:
         ranked.append(
-            by_rater(lambda by, qid=qid: frequency.ranked_items(of_q[qid], codebook, qid, by))
+            by_rater(
+                lambda by, qid=qid: frequency.ranked_items(
+                    of_q[qid], codebook, qid, by, summary=summary(qid, by)
+                )
+            )  # fmt: skip
         )
     r = pd.concat(ranked, ignore_index=True)
     hidden = _hidden(

@@ -16,9 +16,28 @@ from hsc_research.stats.proportions import proportion_high
 
 
 def ranked_items(
-    data: pd.DataFrame, codebook: Codebook, question: str, by: Sequence[str] = ()
+    data: pd.DataFrame,
+    codebook: Codebook,
+    question: str,
+    by: Sequence[str] = (),
+    *,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """% frequent with Wilson interval, mean code and rank of each item.
+
+    Parameters
+    ----------
+    data
+        ``responses`` or a counts table.
+    codebook
+        Scales and items.
+    question
+        Question id.
+    by
+        Respondent fields to group by.
+    summary
+        ``likert_summary(data, codebook, question, by)`` when the caller has it already
+        (it is not computed again).
 
     Returns
     -------
@@ -27,7 +46,9 @@ def ranked_items(
         rank`` (rank 1 = most often frequent), sorted by rank within ``by``.
     """
     props = proportion_high(data, codebook, by, questions=[question])
-    summ = likert_summary(data, codebook, question, by)[[*by, "item", "mean_code"]]
+    if summary is None:
+        summary = likert_summary(data, codebook, question, by)
+    summ = summary[[*by, "item", "mean_code"]]
     out = props.merge(summ, on=[*by, "item"], how="left")
     items = {it.id: it for it in codebook.question(question).items}
     out["tag"] = out["item"].astype(str).map(lambda i: items[i].tag)
