@@ -528,27 +528,49 @@ def test_pseudonyms_equal_hmac_digest_for_any_key_length(secret_len):
     assert got.tolist() == reference_pseudonyms(keys, secret).tolist()
 
 
+def _same_keys(got, ref):
+    """Two key arrays number the same rows alike and sort them the same way."""
+    got_rank = np.unique(got, return_inverse=True)[1]
+    ref_rank = np.unique(ref, return_inverse=True)[1]
+    assert got_rank.tolist() == ref_rank.tolist()
+
+
 @pytest.mark.parametrize("block", [1, 2, 3, 1 << 18])
 def test_keys_combined_block_by_block_equal_one_pass(monkeypatch, block):
-    """_combined a few rows at a time gives the keys of the whole-column pass (the old
-    function), with and without a row selection, a missing category and a code missing
-    outside the selection."""
+    """_combined a few rows at a time gives keys that group and sort the rows as the old
+    one-pass keys do, and decode to the same values, with and without a row selection,
+    a missing category, years with gaps and a code missing outside the selection."""
     frame = pd.DataFrame({
         "site": pd.Categorical(["b", None, "a", "b", "a", "c", "a"], categories=["a", "b", "c"]),
-        "wave": np.array([2019, 2014, 2019, 2014, 2019, 2019, 2014], dtype=np.int16),
+        "wave": np.array([2019, 2014, 2019, 2014, 2019, 2016, 2014], dtype=np.int16),
         "code": pd.array([3, None, 1, 4, 0, 2, None], dtype="Int8"),
     })  # fmt: skip
     rows = np.array([True, False, True, True, True, True, False])
+    keys = ["site", "wave", "code"]
     monkeypatch.setattr(counts, "_BLOCK", block)
-    got, sizes, _ = counts._combined(frame, ["site", "wave", "code"], rows)
-    ref, ref_sizes, _ = reference_combined(
-        frame.loc[rows].astype({"code": "int8"}), ["site", "wave", "code"]
+    got, sizes, decode = counts._combined(frame, keys, rows)
+    selected = frame.loc[rows].astype({"code": "int8"}).reset_index(drop=True)
+    ref, _, _ = reference_combined(selected, keys)
+    _same_keys(got, ref)
+    pd.testing.assert_frame_equal(counts._decoded(got, keys, sizes, decode), selected)
+    whole, sizes, decode = counts._combined(frame[["site", "wave"]], ["site", "wave"])
+    _same_keys(whole, reference_combined(frame, ["site", "wave"])[0])
+    pd.testing.assert_frame_equal(
+        counts._decoded(whole, ["site", "wave"], sizes, decode), frame[["site", "wave"]]
     )
-    assert sizes == ref_sizes
-    assert got.tolist() == ref.tolist()
-    whole, _, _ = counts._combined(frame[["site", "wave"]], ["site", "wave"])
-    ref_whole, _, _ = reference_combined(frame, ["site", "wave"])
-    assert whole.tolist() == ref_whole.tolist()
+
+
+def test_keys_number_only_what_occurs():
+    """No slot for a missing category when none is missing; two years of six numbered
+    0 and 1; a missing category keeps its slot."""
+    frame = pd.DataFrame({
+        "site": pd.Categorical(["b", "a", "b"], categories=["a", "b", "c"]),
+        "wave": np.array([2019, 2014, 2019], dtype=np.int16),
+        "role": pd.Categorical(["x", None, "x"], categories=["x"]),
+    })  # fmt: skip
+    key, sizes, _ = counts._combined(frame, ["site", "wave", "role"])
+    assert sizes == [3, 2, 2]
+    assert key.tolist() == [(1 * 2 + 1) * 2 + 1, (0 * 2 + 0) * 2 + 0, (1 * 2 + 1) * 2 + 1]
 
 
 def test_high_answers_by_look_up_equal_isin():

@@ -795,7 +795,7 @@ def _read_responses(path: Path, columns: list[str], respondents: pd.DataFrame) -
         and (rid.cat.categories.to_numpy(dtype=object) == ids.to_numpy(dtype=object)).all()
     ):
         return pd.read_parquet(path, columns=columns)
-    at = rid.cat.codes.to_numpy()
+    at = rid.array.codes
     if len(at) and at.min() < 0:  # an answer without a respondent: read as written
         return pd.read_parquet(path, columns=columns)
     out = {}
@@ -805,7 +805,7 @@ def _read_responses(path: Path, columns: list[str], respondents: pd.DataFrame) -
             continue
         src = respondents[c]
         if isinstance(src.dtype, pd.CategoricalDtype):
-            out[c] = pd.Categorical.from_codes(src.cat.codes.to_numpy()[at], dtype=src.dtype)
+            out[c] = pd.Categorical.from_codes(src.array.codes[at], dtype=src.dtype)
         elif isinstance(src.dtype, np.dtype):
             out[c] = src.to_numpy()[at]
         else:

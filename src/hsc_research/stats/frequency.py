@@ -155,7 +155,7 @@ def _respondent_tag_shares(
         + [-1],
         dtype=np.int8,
     )  # fmt: skip  (the last entry is where a missing item's -1 code lands)
-    tag = tag_lut[item.cat.codes.to_numpy()]
+    tag = tag_lut[item.array.codes]
     keep = (
         (tag >= 0)
         & (responses["question"] == question).to_numpy()
@@ -164,7 +164,7 @@ def _respondent_tag_shares(
     # pandas' groupby leaves out rows with a missing key (dropna=True).
     for k in keys:
         if isinstance(responses[k].dtype, pd.CategoricalDtype):
-            keep &= responses[k].cat.codes.to_numpy() >= 0
+            keep &= responses[k].array.codes >= 0
     at = np.flatnonzero(keep)
     # The keys combined from the whole columns and selected once (no copy of each column).
     combined, sizes, decode = _combined(responses, keys, keep)
