@@ -27,7 +27,7 @@ from hsc_research.aggregate.profile import exclusion_summary, response_profile
 from hsc_research.clean import CleanResult
 from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
-from hsc_research.stats import compare, frequency, gaps, likert, matrices, proportions
+from hsc_research.stats import compare, counts, frequency, gaps, likert, matrices, proportions
 from hsc_research.stats.counts import _encodable, answer_counts, recount, with_group
 from hsc_research.stats.disclosure import suppress_estimates, suppress_linked
 from hsc_research.stats.models import ModelError, fit_ordinal
@@ -392,7 +392,8 @@ def _answer_cubes(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataF
     if not all(_encodable(responses[k], valid) for k in keys):
         cube = answer_counts(responses, ["site", "wave", "profession"])
         return with_group(cube, codebook), answer_counts(responses, keys[:4])
-    role_counts = answer_counts(responses, keys[:4])
+    # answer_counts(responses, keys[:4]), without checking the keys a second time.
+    role_counts = counts._count_encoded(responses, keys, valid)
     cube = recount(role_counts, ["site", "wave", "profession"])
     return with_group(cube, codebook), role_counts
 

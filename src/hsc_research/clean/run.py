@@ -412,7 +412,7 @@ def clean(
     status = np.empty((len(live), n_items), dtype=np.int8)
     for j, item in enumerate(items):
         scale = codebook.scale_of(item.question)
-        codes[:, j], status[:, j] = code_answers(raw[item.column].iloc[live], scale, codebook)
+        codes[:, j], status[:, j] = code_answers(raw[item.column], scale, codebook, live)
         q = codebook.question(item.question)
         if q.self_policy == "excluded":
             own = prof_live == item.target
