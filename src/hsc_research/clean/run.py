@@ -739,11 +739,13 @@ def read_tables(
 
     processed = Path(processed)
     tables = {}
-    # The respondents first: a part of the responses may be taken from them.
-    for name in ("respondents", "exclusions", "responses"):
+    for name in TABLES:
         path = processed / f"{name}.parquet"
         if not path.is_file():
             raise InputError(f"{path}: not found; run `hsc-research clean` first")
+    # The respondents first: a part of the responses may be taken from them.
+    for name in ("respondents", "exclusions", "responses"):
+        path = processed / f"{name}.parquet"
         try:
             if name == "responses" and responses_columns:
                 tables[name] = _read_responses(path, list(responses_columns), tables["respondents"])
