@@ -453,3 +453,129 @@ def test_template_arrow_reader_declines_what_pandas_must_explain(tmp_path, conte
     path = tmp_path / "export.csv"
     path.write_bytes(content)
     assert template._read_arrow(path) is None
+
+
+def test_respondent_fields_read_from_the_respondents_equal_the_file(both, tmp_path):
+    """read_tables takes site, wave, profession, group and role level from the
+    respondents by id: the same columns, values and dtypes as in the responses file."""
+    (cleaned, _), _ = both
+    write_tables(cleaned, tmp_path)
+    columns = list(aggregate.RESPONSE_COLUMNS)
+    got = read_tables(tmp_path, responses_columns=columns).responses
+    pd.testing.assert_frame_equal(
+        got, pd.read_parquet(tmp_path / "responses.parquet", columns=columns), check_exact=True
+    )
+
+
+def test_responses_whose_ids_are_not_the_respondents_are_read_as_written(tmp_path):
+    """A responses file whose respondent ids are not the respondents' (in order) keeps
+    its own respondent fields."""
+    site = pd.CategoricalDtype(["a", "b"])
+    respondents = pd.DataFrame(
+        {"respondent_id": ["r2", "r1"], "site": pd.Categorical(["a", "b"], dtype=site)}
+    )
+    responses = pd.DataFrame({
+        "respondent_id": pd.Categorical(["r1", "r1", "r2"], categories=["r1", "r2"]),
+        "site": pd.Categorical(["b", "b", "a"], dtype=site),
+        "code": pd.array([1, 2, 3], dtype="Int8"),
+    })  # fmt: skip
+    exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
+    for name, table in (("responses", responses), ("respondents", respondents),
+                        ("exclusions", exclusions)):  # fmt: skip
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    got = read_tables(tmp_path, responses_columns=["respondent_id", "site", "code"]).responses
+    pd.testing.assert_frame_equal(got, responses)
+    assert got["site"].tolist() == ["b", "b", "a"]
+
+
+def test_respondent_fields_are_taken_by_each_answers_respondent(tmp_path):
+    """Ids in the respondents' order: each answer gets its own respondent's site, wave
+    and a missing role level stays missing."""
+    site, role = pd.CategoricalDtype(["a", "b"]), pd.CategoricalDtype(["m", "f"], ordered=True)
+    respondents = pd.DataFrame({
+        "respondent_id": ["r1", "r2"], "site": pd.Categorical(["b", "a"], dtype=site),
+        "wave": np.array([2014, 2019], dtype=np.int16),
+        "role_level": pd.Categorical(["m", None], dtype=role),
+    })  # fmt: skip
+    responses = pd.DataFrame({
+        "respondent_id": pd.Categorical(["r1", "r2", "r2"], categories=["r1", "r2"]),
+        "site": pd.Categorical(["b", "a", "a"], dtype=site),
+        "wave": np.array([2014, 2019, 2019], dtype=np.int16),
+        "role_level": pd.Categorical(["m", None, None], dtype=role),
+        "code": pd.array([1, None, 3], dtype="Int8"),
+    })  # fmt: skip
+    exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
+    for name, table in (("responses", responses), ("respondents", respondents),
+                        ("exclusions", exclusions)):  # fmt: skip
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    columns = ["code", "site", "wave", "role_level"]
+    got = read_tables(tmp_path, responses_columns=columns).responses
+    assert list(got.columns) == columns
+    assert got["site"].tolist() == ["b", "a", "a"]
+    assert got["wave"].tolist() == [2014, 2019, 2019]
+    pd.testing.assert_frame_equal(got, responses[columns])
+
+
+@pytest.mark.parametrize("secret_len", [16, 32, 64, 65, 100])
+def test_pseudonyms_equal_hmac_digest_for_any_key_length(secret_len):
+    """The hand-built HMAC states give hmac.digest's ids, for keys shorter than, equal
+    to and longer than SHA-256's 64-byte block (hashed first), and for non-ASCII text."""
+    secret = bytes(range(7, 7 + secret_len))
+    keys = np.array(["R1\x1f2019\x1fnorth", "Zoë\x1f2014", "", "R1\x1f2019\x1fnorth"], dtype=object)
+    got = clean_run.pseudonyms(keys, secret)
+    expected = [hmac.digest(secret, k.encode("utf-8"), "sha256").hex()[:16] for k in keys]
+    assert got.tolist() == expected
+    assert got.tolist() == reference_pseudonyms(keys, secret).tolist()
+
+
+def _same_keys(got, ref):
+    """Two key arrays number the same rows alike and sort them the same way."""
+    got_rank = np.unique(got, return_inverse=True)[1]
+    ref_rank = np.unique(ref, return_inverse=True)[1]
+    assert got_rank.tolist() == ref_rank.tolist()
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 1 << 18])
+def test_keys_combined_block_by_block_equal_one_pass(monkeypatch, block):
+    """_combined a few rows at a time gives keys that group and sort the rows as the old
+    one-pass keys do, and decode to the same values, with and without a row selection,
+    a missing category, years with gaps and a code missing outside the selection."""
+    frame = pd.DataFrame({
+        "site": pd.Categorical(["b", None, "a", "b", "a", "c", "a"], categories=["a", "b", "c"]),
+        "wave": np.array([2019, 2014, 2019, 2014, 2019, 2016, 2014], dtype=np.int16),
+        "code": pd.array([3, None, 1, 4, 0, 2, None], dtype="Int8"),
+    })  # fmt: skip
+    rows = np.array([True, False, True, True, True, True, False])
+    keys = ["site", "wave", "code"]
+    monkeypatch.setattr(counts, "_BLOCK", block)
+    got, sizes, decode = counts._combined(frame, keys, rows)
+    selected = frame.loc[rows].astype({"code": "int8"}).reset_index(drop=True)
+    ref, _, _ = reference_combined(selected, keys)
+    _same_keys(got, ref)
+    pd.testing.assert_frame_equal(counts._decoded(got, keys, sizes, decode), selected)
+    whole, sizes, decode = counts._combined(frame[["site", "wave"]], ["site", "wave"])
+    _same_keys(whole, reference_combined(frame, ["site", "wave"])[0])
+    pd.testing.assert_frame_equal(
+        counts._decoded(whole, ["site", "wave"], sizes, decode), frame[["site", "wave"]]
+    )
+
+
+def test_keys_number_only_what_occurs():
+    """No slot for a missing category when none is missing; two years of six numbered
+    0 and 1; a missing category keeps its slot."""
+    frame = pd.DataFrame({
+        "site": pd.Categorical(["b", "a", "b"], categories=["a", "b", "c"]),
+        "wave": np.array([2019, 2014, 2019], dtype=np.int16),
+        "role": pd.Categorical(["x", None, "x"], categories=["x"]),
+    })  # fmt: skip
+    key, sizes, _ = counts._combined(frame, ["site", "wave", "role"])
+    assert sizes == [3, 2, 2]
+    assert key.tolist() == [(1 * 2 + 1) * 2 + 1, (0 * 2 + 0) * 2 + 0, (1 * 2 + 1) * 2 + 1]
+
+
+def test_high_answers_by_look_up_equal_isin():
+    """The look-up gives np.isin's flags, for missing codes (-1), the ends of the 16-bit
+    range and a high value no 16-bit code can take."""
+    code = np.array([-1, 0, 1, 2, 3, 4, -32768, 32767, 3], dtype=np.int16)
+    for high in ([3, 4], [0], [-1, 2], [32767, -32768], [70000, 3], []):
+        assert frequency._is_high(code, high).tolist() == np.isin(code, high).tolist()

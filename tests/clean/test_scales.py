@@ -55,3 +55,14 @@ def test_match_categories_by_label_or_id():
     known = {"asc": "Adult social care", "gp": "GPs"}
     out = match_categories(pd.Series(["adult  SOCIAL care", "gp", "Porter", np.nan]), known)
     assert out.tolist() == ["asc", "gp", None, None]
+
+
+def test_coding_chosen_rows_equals_coding_those_rows(codebook):
+    """``rows`` codes the cells at those positions, as coding ``values.iloc[rows]`` does
+    (a value only in a row left out is not looked at)."""
+    values = pd.Series(["Agree", "banana", None, "Strongly disagree", "Don't know", "Agree"])
+    rows = np.array([0, 2, 3, 4, 5])
+    got = code_answers(values, codebook.scales["agree4"], codebook, rows)
+    expected = code_answers(values.iloc[rows], codebook.scales["agree4"], codebook)
+    assert [a.tolist() for a in got] == [a.tolist() for a in expected]
+    assert got[0].tolist() == [3, -1, 1, -1, 3]

@@ -27,7 +27,7 @@ from hsc_research.aggregate.profile import exclusion_summary, response_profile
 from hsc_research.clean import CleanResult
 from hsc_research.config import MIN_CELL
 from hsc_research.instrument import Codebook
-from hsc_research.stats import compare, frequency, gaps, likert, matrices, proportions
+from hsc_research.stats import compare, counts, frequency, gaps, likert, matrices, proportions
 from hsc_research.stats.counts import _encodable, answer_counts, recount, with_group
 from hsc_research.stats.disclosure import suppress_estimates, suppress_linked
 from hsc_research.stats.models import ModelError, fit_ordinal
@@ -211,13 +211,30 @@ def aggregate(
     )
     out["proportions"] = _mask(props, hidden, EST)
 
+    # Each question's distribution and summary by each grouping, computed once: the
+    # summaries start from the distributions and the ranked items from the summaries.
+    dist_of: dict[tuple, pd.DataFrame] = {}
+    summary_of: dict[tuple, pd.DataFrame] = {}
+
+    def dist(qid: str, by) -> pd.DataFrame:
+        key = (qid, tuple(by))
+        if key not in dist_of:
+            dist_of[key] = likert.distribution(of_q[qid], codebook, qid, by)
+        return dist_of[key].copy()  # callers add columns to what they are given
+
+    def summary(qid: str, by) -> pd.DataFrame:
+        key = (qid, tuple(by))
+        if key not in summary_of:
+            summary_of[key] = likert.likert_summary(
+                of_q[qid], codebook, qid, by, dist=dist(qid, by)
+            )
+        return summary_of[key].copy()
+
     summaries, dists = [], []
     for q in codebook.questions:
-        s = by_rater(lambda by, q=q: likert.likert_summary(of_q[q.id], codebook, q.id, by))
+        s = by_rater(lambda by, q=q: summary(q.id, by))
         summaries.append(s)
-        d = by_rater(lambda by, q=q: likert.distribution(of_q[q.id], codebook, q.id, by)).drop(
-            columns="count"
-        )
+        d = by_rater(lambda by, q=q: dist(q.id, by)).drop(columns="count")
         dists.append(d)
     s = pd.concat(summaries, ignore_index=True)
     hidden = _hidden(
@@ -294,7 +311,11 @@ def aggregate(
     ranked = []
     for qid in roles["frequency"]:
         ranked.append(
-            by_rater(lambda by, qid=qid: frequency.ranked_items(of_q[qid], codebook, qid, by))
+            by_rater(
+                lambda by, qid=qid: frequency.ranked_items(
+                    of_q[qid], codebook, qid, by, summary=summary(qid, by)
+                )
+            )  # fmt: skip
         )
     r = pd.concat(ranked, ignore_index=True)
     hidden = _hidden(
@@ -367,21 +388,29 @@ def _answer_cubes(responses: pd.DataFrame, codebook: Codebook) -> tuple[pd.DataF
     starts from), and by site, wave, profession and role level, from one pass over the
     responses when their keys allow it (:func:`~hsc_research.stats.counts.recount`)."""
     keys = ["site", "wave", "profession", "role_level", "question", "item", "code"]
-    if not all(_encodable(responses[k]) for k in keys):
+    # Only valid answers are counted: a code missing elsewhere (every answer that is not
+    # valid has none) does not stop the one pass.
+    valid = (responses["status"] == "valid").to_numpy()
+    if not all(_encodable(responses[k], valid) for k in keys):
         cube = answer_counts(responses, ["site", "wave", "profession"])
         return with_group(cube, codebook), answer_counts(responses, keys[:4])
-    role_counts = answer_counts(responses, keys[:4])
+    # answer_counts(responses, keys[:4]), without checking the keys a second time.
+    role_counts = counts._count_encoded(responses, keys, valid)
     cube = recount(role_counts, ["site", "wave", "profession"])
     return with_group(cube, codebook), role_counts
 
 
 def _answers_to(responses: pd.DataFrame, question: str) -> pd.DataFrame:
-    """The valid answers to ``question``, with the columns a respondent-level statistic
-    needs: filtering tens of millions of rows once, on few columns, instead of copying
-    every column for each scope."""
+    """The valid answers to ``question``, with the columns the tag comparison needs:
+    filtering tens of millions of rows once, on few columns, instead of copying every
+    column for each scope."""
     keep = ((responses["question"] == question) & (responses["status"] == "valid")).to_numpy()
-    cols = [c for c in responses.columns if c not in ("label", "target")]
+    cols = [c for c in responses.columns if c in _TAG_COMPARISON_COLUMNS]
     return responses.loc[keep, cols]
+
+
+#: The columns of the answers the tag comparison reads (by site and wave, per respondent).
+_TAG_COMPARISON_COLUMNS = ("respondent_id", "site", "wave", "question", "item", "code", "status")
 
 
 def _role_level_counts(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:

@@ -103,19 +103,34 @@ def _combined(
     frame: pd.DataFrame, keys: list[str], rows: np.ndarray | None = None
 ) -> tuple[np.ndarray, list[int], list]:
     """One integer per row (of ``rows``, a boolean mask, when given) combining the
-    ``keys`` columns (categorical codes, missing as 0, and integers less their minimum),
-    each key's size and its decoder. Integer keys must have no missing value in
-    ``rows``."""
+    ``keys`` columns (categorical codes, with missing as 0 when a code is missing, and
+    integers less their minimum or numbered among those present), each key's size and
+    its decoder. The keys sort as the rows' values do. Integer keys must have no missing
+    value in ``rows``."""
     # With ``rows``, every column is combined whole and the key selected once at the
     # end: one selection instead of one per column (tens of millions of rows each).
-    parts, offsets, sizes, decode = [], [], [], []
+    # Categorical codes are read from the arrays themselves: ``Series.cat.codes`` copies
+    # them (tens of millions of answers for each key).
+    # A key numbers only what can occur: no slot for a missing category when no code is
+    # missing, and only the integers present when few of a short range are (two survey
+    # years among six). The numbering keeps the values' order, so the keys sort the same
+    # way, with a dense count of a fraction of the size.
+    parts, luts, offsets, sizes, decode = [], [], [], [], []
     for k in keys:
         col = frame[k]
+        lut = None
         if isinstance(col.dtype, pd.CategoricalDtype):
-            parts.append(col.cat.codes.to_numpy())
-            offsets.append(1)  # missing (-1) -> 0
-            sizes.append(len(col.cat.categories) + 1)
-            decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d - 1, dtype=dt))
+            codes = col.array.codes
+            parts.append(codes)
+            n_cat = len(col.cat.categories)
+            if n_cat and len(codes) and int(codes.min()) >= 0:
+                offsets.append(0)
+                sizes.append(n_cat)
+                decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d, dtype=dt))
+            else:
+                offsets.append(1)  # missing (-1) -> 0
+                sizes.append(n_cat + 1)
+                decode.append(lambda d, dt=col.dtype: pd.Categorical.from_codes(d - 1, dtype=dt))
         else:
             if rows is None:
                 values = col.to_numpy(dtype=np.int32)
@@ -131,9 +146,6 @@ def _combined(
                 lo = int(values.min(where=rows, initial=info.max))
                 hi = int(values.max(where=rows, initial=info.min))
                 lo, hi = (lo, hi) if lo <= hi else (0, 0)  # no row selected
-            parts.append(values)
-            offsets.append(-lo)
-            sizes.append(hi - lo + 1)
             target = (
                 "int8"
                 if k == "code"
@@ -141,28 +153,74 @@ def _combined(
                 if hasattr(col.dtype, "numpy_dtype")
                 else col.dtype
             )
-            decode.append(lambda d, lo=lo, t=target: (d + lo).astype(t))
+            present = None
+            if 2 < hi - lo + 1 <= _SHORT_RANGE and (
+                rows is None or not hasattr(col.dtype, "numpy_dtype")
+            ):
+                # The values present in the whole column (those of ``rows`` and maybe
+                # more: the same keys in the same order), marked a block at a time.
+                seen = np.zeros(hi - lo + 1, dtype=bool)
+                for start in range(0, len(values), _BLOCK):
+                    seen[values[start : start + _BLOCK] - lo] = True
+                if not seen.all():
+                    present = np.flatnonzero(seen) + lo
+            parts.append(values)
+            if present is None:
+                offsets.append(-lo)
+                sizes.append(hi - lo + 1)
+                decode.append(lambda d, lo=lo, t=target: (d + lo).astype(t))
+            else:
+                lut = np.zeros(hi - lo + 1, dtype=np.int32)
+                lut[present - lo] = np.arange(len(present))
+                lut = (lut, lo)
+                offsets.append(0)
+                sizes.append(len(present))
+                decode.append(lambda d, v=present, t=target: v[d].astype(t))
+        luts.append(lut)
     total = int(np.prod(sizes, dtype=np.float64))
     # 32-bit keys where they fit: the work is memory-bound, half the bytes is faster.
     itype = np.int32 if total < 2**31 else np.int64
-    combined = np.zeros(len(frame), dtype=itype)
     # The raw codes are combined in place (no widened copy of each column) and the
     # offsets, combined the same way, are added once at the end. Integer arithmetic
     # wraps around, so an intermediate value out of range (a raw year times the sizes
     # after it) still ends at the exact key, which is in range.
     offset = 0
-    for part, off, size in zip(parts, offsets, sizes, strict=True):
-        combined *= size
-        np.add(combined, part, out=combined, casting="unsafe")
+    for off, size in zip(offsets, sizes, strict=True):
         offset = offset * size + off
     bits = np.iinfo(itype).bits
-    offset = (offset + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1)
-    if offset:
-        with np.errstate(over="ignore"):
-            combined += itype(offset)
-    if rows is not None:
-        combined = combined[rows]
+    offset = itype((offset + 2 ** (bits - 1)) % 2**bits - 2 ** (bits - 1))
+    n = len(frame)
+    combined = np.empty(n if rows is None else int(np.count_nonzero(rows)), dtype=itype)
+    # Rows are combined a block at a time: a block's keys stay in the processor's cache
+    # through every column, instead of a pass over memory for each column.
+    block = np.empty(min(n, _BLOCK), dtype=itype)
+    done = 0
+    for start in range(0, n, _BLOCK):
+        stop = min(start + _BLOCK, n)
+        key = block[: stop - start]
+        key.fill(0)
+        for part, lut, size in zip(parts, luts, sizes, strict=True):
+            key *= size
+            if lut is None:
+                np.add(key, part[start:stop], out=key, casting="unsafe")
+            else:
+                np.add(key, lut[0][part[start:stop] - lut[1]], out=key, casting="unsafe")
+        if offset:
+            key += offset
+        if rows is None:
+            combined[start:stop] = key
+        else:
+            sel = rows[start:stop]
+            k = int(np.count_nonzero(sel))
+            np.compress(sel, key, out=combined[done : done + k])
+            done += k
     return combined, sizes, decode
+
+
+#: Rows combined at a time by :func:`_combined` (1 MiB of 32-bit keys).
+_BLOCK = 1 << 18
+#: Integer keys spanning at most this many values are numbered by the values present.
+_SHORT_RANGE = 16
 
 
 def _decoded(uniq: np.ndarray, keys: list[str], sizes: list[int], decode: list) -> pd.DataFrame:
@@ -181,7 +239,7 @@ def _sum_encoded(counts: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     present = np.ones(len(counts), dtype=bool)
     for k in keys:
         if isinstance(counts[k].dtype, pd.CategoricalDtype):
-            present &= counts[k].cat.codes.to_numpy() >= 0
+            present &= counts[k].array.codes >= 0
     if not present.all():
         counts = counts.loc[present]
     combined, sizes, decode = _combined(counts, keys)
@@ -212,7 +270,7 @@ def with_group(counts: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
             + [-1],
             dtype=np.int64,
         )  # fmt: skip  (the last entry is where a missing profession's -1 lands)
-        out["group"] = pd.Categorical.from_codes(lut[prof.cat.codes.to_numpy()], dtype=dtype)
+        out["group"] = pd.Categorical.from_codes(lut[prof.array.codes], dtype=dtype)
     else:
         group = prof.astype(str).map(codebook.profession_group)
         out["group"] = pd.Categorical(group, dtype=dtype)
@@ -224,7 +282,7 @@ def text_equals(col: pd.Series, value: str) -> pd.Series:
     instead of once per row."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         lut = np.append(np.asarray(col.cat.categories.astype(str) == value, dtype=bool), False)
-        return pd.Series(lut[col.cat.codes.to_numpy()], index=col.index)
+        return pd.Series(lut[col.array.codes], index=col.index)
     return col.astype(str) == value
 
 

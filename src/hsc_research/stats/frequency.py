@@ -16,9 +16,28 @@ from hsc_research.stats.proportions import proportion_high
 
 
 def ranked_items(
-    data: pd.DataFrame, codebook: Codebook, question: str, by: Sequence[str] = ()
+    data: pd.DataFrame,
+    codebook: Codebook,
+    question: str,
+    by: Sequence[str] = (),
+    *,
+    summary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """% frequent with Wilson interval, mean code and rank of each item.
+
+    Parameters
+    ----------
+    data
+        ``responses`` or a counts table.
+    codebook
+        Scales and items.
+    question
+        Question id.
+    by
+        Respondent fields to group by.
+    summary
+        ``likert_summary(data, codebook, question, by)`` when the caller has it already
+        (it is not computed again).
 
     Returns
     -------
@@ -27,7 +46,9 @@ def ranked_items(
         rank`` (rank 1 = most often frequent), sorted by rank within ``by``.
     """
     props = proportion_high(data, codebook, by, questions=[question])
-    summ = likert_summary(data, codebook, question, by)[[*by, "item", "mean_code"]]
+    if summary is None:
+        summary = likert_summary(data, codebook, question, by)
+    summ = summary[[*by, "item", "mean_code"]]
     out = props.merge(summ, on=[*by, "item"], how="left")
     items = {it.id: it for it in codebook.question(question).items}
     out["tag"] = out["item"].astype(str).map(lambda i: items[i].tag)
@@ -134,7 +155,7 @@ def _respondent_tag_shares(
         + [-1],
         dtype=np.int8,
     )  # fmt: skip  (the last entry is where a missing item's -1 code lands)
-    tag = tag_lut[item.cat.codes.to_numpy()]
+    tag = tag_lut[item.array.codes]
     keep = (
         (tag >= 0)
         & (responses["question"] == question).to_numpy()
@@ -143,10 +164,10 @@ def _respondent_tag_shares(
     # pandas' groupby leaves out rows with a missing key (dropna=True).
     for k in keys:
         if isinstance(responses[k].dtype, pd.CategoricalDtype):
-            keep &= responses[k].cat.codes.to_numpy() >= 0
+            keep &= responses[k].array.codes >= 0
     at = np.flatnonzero(keep)
-    frame = pd.DataFrame({k: responses[k].iloc[at] for k in keys})
-    combined, sizes, decode = _combined(frame, keys)
+    # The keys combined from the whole columns and selected once (no copy of each column).
+    combined, sizes, decode = _combined(responses, keys, keep)
     # Groups in sorted key order, as groupby(sort=True): a hash factorisation, then the
     # (few) distinct keys sorted, is much cheaper than sorting every answer.
     first, uniq = pd.factorize(combined, sort=False)
@@ -154,7 +175,8 @@ def _respondent_tag_shares(
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[order] = np.arange(len(uniq))
     group = rank[first] * 2 + tag[at]
-    hi = np.isin(responses["code"].to_numpy(dtype=np.int16, na_value=-1)[at], list(high))
+    code = responses["code"].to_numpy(dtype=np.int16, na_value=-1)[at]
+    hi = _is_high(code, high)
     n = np.bincount(group, minlength=2 * len(uniq)).reshape(-1, 2)
     k = np.bincount(group, weights=hi, minlength=2 * len(uniq)).reshape(-1, 2)
     both = (n > 0).all(axis=1)
@@ -165,6 +187,15 @@ def _respondent_tag_shares(
     out.index = pd.RangeIndex(len(share))
     out[tags[0]], out[tags[1]] = share[:, 0], share[:, 1]
     return out
+
+
+def _is_high(code: np.ndarray, high: Sequence[int]) -> np.ndarray:
+    """``np.isin(code, high)`` for 16-bit codes, by one table look-up per answer."""
+    lut = np.zeros(1 << 16, dtype=bool)
+    h = np.asarray(list(high), dtype=np.int64)
+    h = h[(h >= -(1 << 15)) & (h < (1 << 15))]  # a value outside 16 bits matches no code
+    lut[h.astype(np.int16).view(np.uint16)] = True
+    return lut[code.view(np.uint16)]
 
 
 def rater_differences(

@@ -48,9 +48,28 @@ def distribution(
 
 
 def likert_summary(
-    data: pd.DataFrame, codebook: Codebook, question: str, by: Sequence[str] = ()
+    data: pd.DataFrame,
+    codebook: Codebook,
+    question: str,
+    by: Sequence[str] = (),
+    *,
+    dist: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Low / neutral / high percentages, mean and sd per item (R ``likert`` summary).
+
+    Parameters
+    ----------
+    data
+        ``responses`` or a counts table.
+    codebook
+        Scales.
+    question
+        Question id.
+    by
+        Respondent fields to group by.
+    dist
+        ``distribution(data, codebook, question, by)`` when the caller has it already
+        (it is not computed again).
 
     Returns
     -------
@@ -59,7 +78,8 @@ def likert_summary(
         ``neutral`` is NaN for scales without a midpoint (agree4).
     """
     scale = codebook.scale_of(question)
-    dist = distribution(data, codebook, question, by)
+    if dist is None:
+        dist = distribution(data, codebook, question, by)
     keys = [*by, "item"]
     position = dist["code"].map({c: i + 1 for i, c in enumerate(scale.codes)}).astype(float)
     centre = (len(scale.codes) + 1) / 2
