@@ -1,10 +1,12 @@
 """Benchmark: clean + aggregate at 100k, 300k and 1M respondents (200 sites, two waves).
 
 Run on demand (``make benchmark`` or ``python benchmarks/bench_clean_aggregate.py``);
-prints, for each size, the seconds of clean (reading the export as ``hsc-research
-clean`` does, cleaning, writing the tables) and of aggregate (reading the cleaned
-tables, computing and writing every published table), their total, and the peak
-resident memory of doing both; then whether the targets of issue 14 are met on the
+prints, for each size, the seconds of clean and of aggregate, each timed as the
+command runs it after its imports (:func:`hsc_research.pipeline.run_clean`: reading
+the export and the site register, cleaning, writing the tables;
+:func:`hsc_research.pipeline.run_aggregate`: reading and hashing the cleaned tables,
+computing and writing every published table), their total, and the peak resident
+memory of doing both; then whether the targets of issue 14 are met on the
 2-core machine: **1M respondents cleaned and aggregated in at most 20 s and 3 GiB**,
 and aggregate time growing at most linearly with respondents (seconds per 100k
 respondents no higher at 1M than at 100k). ``general_reader_s`` times the same export
@@ -38,7 +40,9 @@ TARGET_SIZE, TARGET_S, TARGET_GIB = 1_000_000, 20.0, 3.0
 
 
 def generate(size: int, workdir: Path) -> float:
-    """Write the synthetic export of ``size`` respondents to ``workdir/raw``; seconds."""
+    """Write the synthetic export of ``size`` respondents and its site register to the
+    project ``workdir`` (``data/raw``); seconds."""
+    from hsc_research.config import project_paths
     from hsc_research.demo import synth
     from hsc_research.instrument import load_codebook
 
@@ -48,45 +52,39 @@ def generate(size: int, workdir: Path) -> float:
     export, sites = synth.generate(
         cb, synth.SynthSpec(sites=SITES, respondents=(per, per), waves=WAVES)
     )
-    synth.write(export, sites, workdir / "raw")
+    synth.write(export, sites, project_paths(workdir).raw)
     return time.perf_counter() - t
 
 
 def child(size: int, workdir: Path) -> dict:
     import pandas as pd
 
-    from hsc_research import aggregate
-    from hsc_research.clean import clean, read_tables, write_tables
-    from hsc_research.clean.sites import read_site_register
-    from hsc_research.demo import synth
+    from hsc_research import pipeline
+    from hsc_research.config import project_paths
     from hsc_research.instrument import load_codebook
     from hsc_research.mapping import read_mapped
 
-    cb = load_codebook()
-    raw_path = workdir / "raw" / synth.RAW_EXPORT_NAME
-    # The register as ``hsc-research clean --sites-register`` reads it.
-    sites = read_site_register(workdir / "raw" / synth.SITES_REGISTER_NAME)
+    paths = project_paths(workdir)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
+    # `hsc-research clean` (the project's export and site register), then
+    # `hsc-research aggregate`, as the commands run them.
     t0 = time.perf_counter()
-    cleaned = clean(read_mapped(raw_path, cb)[2], cb, sites)
-    write_tables(cleaned, workdir / "processed")
+    run = pipeline.run_clean(paths)
     clean_s = time.perf_counter() - t0
-    n_resp, n_ans = len(cleaned.respondents), len(cleaned.responses)
-    del cleaned
+    n_resp, n_ans = len(run.result.respondents), len(run.result.responses)
+    del run
 
     t1 = time.perf_counter()
-    # As ``hsc-research aggregate`` reads them (pipeline.run_aggregate).
-    cleaned = read_tables(workdir / "processed", responses_columns=aggregate.RESPONSE_COLUMNS)
-    tables = aggregate.aggregate(cleaned, cb)
-    aggregate.write(tables, workdir / "aggregates", {})
+    pipeline.run_aggregate(paths)
     agg_s = time.perf_counter() - t1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    raw_path, cb = paths.raw_export, load_codebook()
     general_s = None
     if size <= GENERAL_MAX:
         # The same export as Excel on Windows saves it (semicolons, Windows-1252): read by
         # the general reader instead of the template's fast path.
-        other = workdir / "raw" / "export_semicolon_cp1252.csv"
+        other = workdir / "export_semicolon_cp1252.csv"
         pd.read_csv(raw_path, dtype=str, keep_default_na=False).to_csv(
             other, sep=";", index=False, encoding="cp1252"
         )

@@ -6,7 +6,9 @@ calls one step and prints what it returns.
 
 from __future__ import annotations
 
+import importlib
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -118,18 +120,26 @@ def run_aggregate(
     The codebook's exact text is written beside the tables (``codebook.yaml``): the
     reports read it from there, so a reworded codebook copy travels with its numbers.
     """
+    import pyarrow.parquet  # noqa: F401  (read_tables' reader, loaded before the thread starts)
+
     start = time.perf_counter()
     cb = load_codebook(codebook)
     codebook_text = Path(cb.path).read_text(encoding="utf-8")
-    cleaned = read_tables(paths.processed, responses_columns=aggregate.RESPONSE_COLUMNS)
-    tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
-    try:
-        digest = data_hash(paths.processed)
-    except OSError as exc:
-        raise InputError(
-            f"{exc.filename or paths.processed}: cannot read the cleaned tables "
-            f"({exc.strerror}); re-run hsc-research clean"
-        ) from None
+    # Loading the statistics (scipy and statsmodels, most of a second) and hashing the
+    # cleaned tables need the GIL little: a second thread does both while this one
+    # reads the tables and computes.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-aggregate-io") as pool:
+        pool.submit(importlib.import_module, "hsc_research.aggregate.tables")
+        hashed = pool.submit(data_hash, paths.processed)
+        cleaned = read_tables(paths.processed, responses_columns=aggregate.RESPONSE_COLUMNS)
+        tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
+        try:
+            digest = hashed.result()
+        except OSError as exc:
+            raise InputError(
+                f"{exc.filename or paths.processed}: cannot read the cleaned tables "
+                f"({exc.strerror}); re-run hsc-research clean"
+            ) from None
     meta = aggregate.metadata(cleaned, cb, min_cell, correction, digest)
     meta["correction_method"] = correction  # the option's value, to recompute alike
     try:

@@ -195,3 +195,28 @@ def test_trend_compares_first_and_latest_wave(tables):
     _, t = tables
     tr = t["indicator_trend"]
     assert set(tr["wave_from"]) == {2014} and set(tr["wave_to"]) == {2019}
+
+
+def test_tables_come_whole_and_in_their_order(tables):
+    # The answer-level tables are computed in a second thread; each takes the place it
+    # had when everything ran in one (the order the tables are written and listed in).
+    _, t = tables
+    assert list(t) == [
+        "proportions", "likert", "distributions", "matrix", "asymmetry", "ties",
+        "self_vs_others", "trust_gaps", "wave_change", "frequency", "tag_share",
+        "tag_comparison", "rater_differences", "indicators", "site_vs_rest", "site_heatmap",
+        "funnel", "funnel_limits", "indicator_change", "indicator_trend", "role_levels",
+        "role_gaps", "ordinal_model", "profile", "exclusions", "bases",
+    ]  # fmt: skip
+    assert all(isinstance(v, pd.DataFrame) for v in t.values())
+
+
+def test_an_error_in_the_second_thread_reaches_the_caller(tables, codebook, monkeypatch):
+    cleaned, _ = tables
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("profile failed")
+
+    monkeypatch.setattr(aggregate.tables, "response_profile", broken)
+    with pytest.raises(RuntimeError, match="profile failed"):
+        aggregate.aggregate(cleaned, codebook, MIN_CELL)

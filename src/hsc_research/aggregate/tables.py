@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -179,6 +180,46 @@ def aggregate(
     dict of str to pandas.DataFrame
         Table name to table; see :data:`TABLES` for what each holds.
     """
+    roles = _question_roles(codebook)
+    waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
+    # The tables read from the answers themselves, not from the counts, are computed in
+    # a second thread while this one counts the answers and derives the rest: numpy and
+    # pandas release the GIL in their passes over tens of millions of answers, so two
+    # cores work at once. Neither thread changes what the other reads.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-aggregate") as pool:
+        beside = pool.submit(_answer_tables, cleaned, codebook, roles, waves, min_cell)
+        out = _count_tables(cleaned, codebook, roles, waves, min_cell, correction)
+        for name, table in beside.result().items():
+            out[name] = table  # in the place kept for it, so the tables keep their order
+    return out
+
+
+def _answer_tables(
+    cleaned: CleanResult, codebook: Codebook, roles: dict, waves: list[int], min_cell: int
+) -> dict[str, pd.DataFrame]:
+    """The tables read from the answers and respondents rather than the counts: the tag
+    comparison (each respondent's shares), the check model, the response profile and
+    the exclusions."""
+    out = {}
+    tagged = roles["tagged"][0] if roles["tagged"] else None
+    adm = _answers_to(cleaned.responses, tagged)
+    tc = _both(lambda by: frequency.tag_comparison(adm, codebook, tagged, by=by))
+    out["tag_comparison"] = suppress_estimates(
+        tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
+    )
+    out["ordinal_model"] = _ordinal(cleaned, codebook, waves, min_cell)
+    # Response profile and data quality, per site and nationally.
+    out["profile"] = response_profile(cleaned.respondents, codebook, min_cell, NATIONAL)
+    out["exclusions"] = exclusion_summary(cleaned.exclusions, NATIONAL)
+    return out
+
+
+def _count_tables(
+    cleaned: CleanResult, codebook: Codebook, roles: dict, waves: list[int], min_cell: int,
+    correction: str,
+) -> dict[str, pd.DataFrame]:  # fmt: skip
+    """Every table derived from the answer counts, with a place (``None``) kept for each
+    table of :func:`_answer_tables`."""
     responses = cleaned.responses
     cube, role_counts = _answer_cubes(responses, codebook)
     # Each question's part of the cube: a statistic of one question sums up only its
@@ -186,8 +227,7 @@ def aggregate(
     of_q = {q.id: cube[(cube["question"] == q.id).to_numpy()] for q in codebook.questions}
     b = bases(cube, codebook, min_cell)
     hx = _hidden_index(b)
-    waves = sorted(int(w) for w in cleaned.respondents["wave"].unique())
-    out: dict[str, pd.DataFrame] = {}
+    out: dict[str, pd.DataFrame | None] = {}
 
     # Proportions high and Likert summaries / distributions, by rater group and all raters.
     def by_rater(fn):
@@ -250,7 +290,6 @@ def aggregate(
     out["distributions"] = d
 
     # Rater x target matrices (profession level), asymmetry, ties, self vs others.
-    roles = _question_roles(codebook)
     spec = codebook.reports
     mats = []
     for qid in roles["matrix"]:
@@ -326,11 +365,7 @@ def aggregate(
     tagged = roles["tagged"][0] if roles["tagged"] else None
     adm_all = pub[(pub["question"] == tagged) & (pub["rater"] == "all") & ~pub["suppressed"]]
     out["tag_share"] = frequency.top_k_tag_share(adm_all, TOP_K, by=["scope", "wave"])
-    adm = _answers_to(responses, tagged)
-    tc = _both(lambda by: frequency.tag_comparison(adm, codebook, tagged, by=by))
-    out["tag_comparison"] = suppress_estimates(
-        tc, "n", ("mean1", "mean2", "diff", "ci_low", "ci_high", "p"), min_cell
-    )
+    out["tag_comparison"] = None  # _answer_tables
     rd = []
     for q in codebook.questions:
         t = frequency.rater_differences(
@@ -373,11 +408,7 @@ def aggregate(
         role_counts, codebook, ind_table, min_cell, correction
     )
 
-    out["ordinal_model"] = _ordinal(cleaned, codebook, waves, min_cell)
-
-    # Response profile and data quality, per site and nationally.
-    out["profile"] = response_profile(cleaned.respondents, codebook, min_cell, NATIONAL)
-    out["exclusions"] = exclusion_summary(cleaned.exclusions, NATIONAL)
+    out["ordinal_model"] = out["profile"] = out["exclusions"] = None  # _answer_tables
 
     out["bases"] = b.assign(n=b["n"].astype("Int64").mask(b["hidden"]))
     return out
