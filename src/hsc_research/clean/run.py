@@ -35,6 +35,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -401,23 +402,26 @@ def clean(
     exclude(dup_mask, "duplicate_submission", "respondent_id", None, "")
     if dup_detail is not None:
         detail[dup_mask] = dup_detail[dup_mask]
-    pseudo_ids = pseudonyms(who, key if key is not None else secrets.token_bytes(32))
-    pseudo_ids[rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy()] = None
-
-    # Code every answer of the respondents still in.
+    # Code every answer of the respondents still in. Meanwhile a second thread hashes
+    # the ids: the hashing is Python code holding the GIL, the coding mostly pyarrow and
+    # numpy passes that release it, so on two cores both run at once.
     alive = reason == None  # noqa: E711
     live = np.flatnonzero(alive)
     prof_live = profession.to_numpy()[live]
     codes = np.empty((len(live), n_items), dtype=np.int8)
     status = np.empty((len(live), n_items), dtype=np.int8)
-    for j, item in enumerate(items):
-        scale = codebook.scale_of(item.question)
-        codes[:, j], status[:, j] = code_answers(raw[item.column], scale, codebook, live)
-        q = codebook.question(item.question)
-        if q.self_policy == "excluded":
-            own = prof_live == item.target
-            status[own & (status[:, j] == S["blank"]), j] = S["not_asked"]
-            status[own & (status[:, j] != S["not_asked"]), j] = S["self_rating"]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-clean") as pool:
+        hashed = pool.submit(pseudonyms, who, key if key is not None else secrets.token_bytes(32))
+        for j, item in enumerate(items):
+            scale = codebook.scale_of(item.question)
+            codes[:, j], status[:, j] = code_answers(raw[item.column], scale, codebook, live)
+            q = codebook.question(item.question)
+            if q.self_policy == "excluded":
+                own = prof_live == item.target
+                status[own & (status[:, j] == S["blank"]), j] = S["not_asked"]
+                status[own & (status[:, j] != S["not_asked"]), j] = S["self_rating"]
+        pseudo_ids = hashed.result()
+    pseudo_ids[rid.isna().to_numpy() | (rid == "").fillna(False).to_numpy()] = None
     answer_ex = (status == S[INVALID]) | (status == S["self_rating"])
 
     # Respondents left with no substantive answer are excluded whole.
@@ -539,65 +543,79 @@ LONG_COLUMNS = ("respondent_id", "site", "wave", "profession", "group", "role_le
 def _long_responses(
     respondents: pd.DataFrame, codes: np.ndarray, status: np.ndarray, codebook: Codebook
 ) -> pd.DataFrame:
-    """Respondent x item long table, leaving out answer-level exclusions."""
+    """Respondent x item long table, leaving out answer-level exclusions.
+
+    Every column is one gather from a small table (a respondent's field, an item's
+    attribute, an item and code's label) by each answer's respondent or item: numpy
+    releases the GIL in a gather, so two threads build the twelve columns side by side.
+    """
     items = codebook.item_table
     n, k = codes.shape
     keep2d = status < S[INVALID]  # exclusion states come after the kept statuses
     keep = keep2d.ravel()
-    # Respondent-level columns: each respondent's value repeated once per kept answer
-    # (rows are respondent-major), so no index array of every answer is gathered.
-    per_resp = keep2d.sum(axis=1)
     all_kept = bool(keep.all())
-    item_idx = np.tile(np.arange(k, dtype=np.int8 if k < 128 else np.int32), n)
+    per_item_dtype = np.int8 if k < 128 else np.int32
+    # Each answer's respondent (rows are respondent-major): the respondent_id codes,
+    # and what every respondent field is gathered by.
+    at = np.repeat(np.arange(n, dtype=np.int32), keep2d.sum(axis=1))
+    item_idx = np.tile(np.arange(k, dtype=per_item_dtype), n)
+    flat_codes, flat_status = codes.ravel(), status.ravel()
     if not all_kept:
-        item_idx = item_idx[keep]
-    flat_codes = codes.ravel()[keep] if not all_kept else codes.ravel()
-    flat_status = status.ravel()[keep] if not all_kept else status.ravel()
+        item_idx, flat_codes, flat_status = item_idx[keep], flat_codes[keep], flat_status[keep]
+    invalid = flat_status != S["valid"]
 
     # Every code below is in range by construction: from_codes need not check tens of
     # millions of them again (validate=False).
-    out = {}
-    for col in ("respondent_id", "site", "wave", "profession", "group", "role_level"):
+    def respondent_field(col: str):
         src = respondents[col]
         if isinstance(src.dtype, pd.CategoricalDtype):
-            out[col] = pd.Categorical.from_codes(
-                np.repeat(src.cat.codes.to_numpy(), per_resp), dtype=src.dtype, validate=False
-            )
-        elif col == "respondent_id":
+            return pd.Categorical.from_codes(src.array.codes[at], dtype=src.dtype, validate=False)
+        if col == "respondent_id":
             # The ids are distinct (checked by the caller): they are the categories.
-            out[col] = pd.Categorical.from_codes(
-                np.repeat(np.arange(n, dtype=np.int32), per_resp), categories=src.to_numpy(),
-                validate=False,
-            )  # fmt: skip
-        else:
-            out[col] = np.repeat(src.to_numpy(), per_resp)
-    # Item-level attributes as categorical codes, indexed by item: no string work per row.
-    for col, kind in (("question", "question"), ("item", "item"), ("target", "profession")):
+            return pd.Categorical.from_codes(at, categories=src.to_numpy(), validate=False)
+        return src.to_numpy()[at]
+
+    def item_attribute(col: str, kind: str):
+        # Item-level attributes as categorical codes, indexed by item: no text per row.
         dtype = codebook.dtype(kind)
         per_item = pd.Categorical(items[col].to_numpy(), dtype=dtype).codes
-        out[col] = pd.Categorical.from_codes(per_item[item_idx], dtype=dtype, validate=False)
-    invalid = flat_status != S["valid"]
+        return pd.Categorical.from_codes(per_item[item_idx], dtype=dtype, validate=False)
 
-    # Label: one look-up table indexed by item and code (one 16-bit key per answer), so
-    # no per-row work beyond one gather; answers that are not valid have none.
-    label_dtype = codebook.all_labels_dtype
-    lut = np.full((k, 256), -1, dtype=np.int16)
-    for i, sid in enumerate(items["scale"].to_numpy()):
-        for lv in codebook.scales[sid].levels:
-            lut[i, lv.code] = label_dtype.categories.get_loc(lv.label)
-    if k <= 256:
-        key = item_idx.astype(np.uint16)
-        key <<= 8
-        key |= flat_codes.view(np.uint8)
-        label_codes = lut.ravel()[key]  # (np.take would widen the keys to 64 bits first)
-        del key
-    else:
-        label_codes = lut[item_idx, flat_codes.astype(np.uint8)]
-    np.putmask(label_codes, invalid, np.int16(-1))
-    out["label"] = pd.Categorical.from_codes(label_codes, dtype=label_dtype, validate=False)
-    code = flat_codes.copy() if all_kept else flat_codes  # never change the caller's codes
-    np.putmask(code, invalid, np.int8(0))
-    out["code"] = pd.arrays.IntegerArray(code.astype(np.int8, copy=False), invalid)
+    def label():
+        # One look-up table indexed by item and code (one 16-bit key per answer), so no
+        # per-row work beyond one gather; answers that are not valid have none.
+        label_dtype = codebook.all_labels_dtype
+        lut = np.full((k, 256), -1, dtype=np.int16)
+        for i, sid in enumerate(items["scale"].to_numpy()):
+            for lv in codebook.scales[sid].levels:
+                lut[i, lv.code] = label_dtype.categories.get_loc(lv.label)
+        if k <= 256:
+            key = item_idx.astype(np.uint16)
+            key <<= 8
+            key |= flat_codes.view(np.uint8)
+            label_codes = lut.ravel()[key]  # (np.take would widen the keys to 64 bits first)
+            del key
+        else:
+            label_codes = lut[item_idx, flat_codes.astype(np.uint8)]
+        np.putmask(label_codes, invalid, np.int16(-1))
+        return pd.Categorical.from_codes(label_codes, dtype=label_dtype, validate=False)
+
+    def code():
+        out = flat_codes.copy() if all_kept else flat_codes  # never change the caller's codes
+        np.putmask(out, invalid, np.int8(0))
+        return pd.arrays.IntegerArray(out.astype(np.int8, copy=False), invalid)
+
+    build = {
+        **{c: (respondent_field, c) for c in LONG_COLUMNS[:6]},
+        "question": (item_attribute, "question", "question"),
+        "item": (item_attribute, "item", "item"),
+        "target": (item_attribute, "target", "profession"),
+        "label": (label,),
+        "code": (code,),
+    }
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hsc-clean") as pool:
+        made = {c: pool.submit(*how) for c, how in build.items()}
+        out = {c: made[c].result() for c in build}
     # Kept status codes are positions in STATUSES, the categories of STATUS_DTYPE.
     out["status"] = pd.Categorical.from_codes(flat_status, dtype=STATUS_DTYPE, validate=False)
     out = {c: out[c] for c in LONG_COLUMNS}
