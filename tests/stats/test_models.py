@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import statsmodels
+from scipy import stats
+from statsmodels.miscmodels.ordinal_model import OrderedModel
 
-from hsc_research.stats.models import ModelError, fit_ordinal
+from hsc_research.stats.models import ModelError, _OrderedLogit, fit_ordinal
 
 UCLA = Path(statsmodels.__file__).parent / "miscmodels/tests/results/ologit_ucla.csv"
 
@@ -94,3 +97,20 @@ def test_small_predictor_level_is_left_out_with_a_note(ucla):
     assert "school=charter" not in set(fit.tidy()["term"])
     assert fit.nobs == 393
     assert fit.notes == ["school charter left out (fewer than 10 answers)"]
+
+
+def test_logistic_cdf_is_scipys_at_every_point():
+    # The model evaluates the logistic cdf directly: the same numbers as
+    # scipy.stats.logistic.cdf, the outer thresholds (+-inf) and a missing value included.
+    x = np.array([-np.inf, -800.0, -36.5, -1.0, -1e-12, 0.0, 0.3, 2.203323, 40.0, np.inf, np.nan])
+    got = _OrderedLogit.cdf(None, x)
+    np.testing.assert_array_equal(got, stats.logistic.cdf(x))
+
+
+def test_fit_is_the_same_as_statsmodels_logit_model_number_for_number(ucla):
+    fit = fit_ordinal(ucla, "apply", ["pared", "gpa"], numeric=["pared", "gpa"])
+    plain = OrderedModel(ucla["apply"], ucla[["pared", "gpa"]].astype(float), distr="logit")
+    ref = plain.fit(method="bfgs", disp=False, maxiter=2000)
+    ref = plain.fit(method="newton", start_params=ref.params, disp=False, maxiter=100)
+    assert fit.result.params.tolist() == ref.params.tolist()
+    assert fit.result.bse.tolist() == ref.bse.tolist()

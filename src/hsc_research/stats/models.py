@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
@@ -24,6 +24,23 @@ from hsc_research.errors import HscError
 
 class ModelError(HscError):
     """The ordinal model cannot be fitted as asked."""
+
+
+class _OrderedLogit(OrderedModel):
+    """``OrderedModel(distr="logit")`` with the logistic cdf evaluated directly.
+
+    statsmodels calls ``scipy.stats.logistic.cdf``, whose generic wrapper checks its
+    arguments and support on every call: most of a fit's time on tens of thousands of
+    answers. The function it ends up calling is ``scipy.special.expit``
+    (``logistic._cdf``), with the same values at the infinite outer thresholds (0 and
+    1), so every likelihood, estimate and standard error is the same number.
+    """
+
+    def __init__(self, endog, exog, **kwds):
+        super().__init__(endog, exog, distr="logit", **kwds)
+
+    def cdf(self, x):
+        return special.expit(x)
 
 
 #: Largest absolute score (gradient of the log-likelihood) accepted at the optimum.
@@ -254,7 +271,7 @@ def fit_ordinal(
         d = pd.get_dummies(values, prefix=pred, prefix_sep="=", dtype=float)
         dummies.append(d.drop(columns=f"{pred}={ref}"))
     x = pd.concat(dummies, axis=1)
-    model = OrderedModel(y, x, distr="logit")
+    model = _OrderedLogit(y, x)
     res = _fit_to_mle(model, outcome)
     ci = res.conf_int(alpha=alpha)
     n_coef = x.shape[1]
