@@ -101,8 +101,9 @@ def reference_answer_cubes(responses, codebook):
     return counts.with_group(cube, codebook), responses
 
 
-def reference_pseudonyms(keys, secret):
-    """clean.pseudonyms before issue 14 (re-keyed for every respondent)."""
+def reference_pseudonyms(keys, secret, distinct=False):
+    """clean.pseudonyms before issue 14 (re-keyed for every respondent); clean() then
+    checked the kept respondents' ids for a collision itself (``distinct`` ignored)."""
     idx, uniques = pd.factorize(pd.Series(keys, dtype=object))
     ids = [hmac.digest(secret, str(u).encode("utf-8"), "sha256").hex()[:clean_run.PSEUDONYM_CHARS]
            for u in uniques]  # fmt: skip
@@ -213,6 +214,8 @@ REFERENCE = {
     (aggregate_tables, "_answers_to"): reference_answers_to,
     (aggregate_tables, "_role_level_counts"): reference_role_level_counts,
     (clean_run, "_long_responses"): reference_long_responses,
+    (clean_run, "latest_submissions"): lambda who, t, alive: reference_latest(who, t, alive),
+    (clean_run, "_waves"): lambda cells: pd.to_numeric(cells.str.strip(), errors="coerce"),
     (pd.DataFrame, "to_parquet"): reference_to_parquet,
 }
 
@@ -579,3 +582,48 @@ def test_high_answers_by_look_up_equal_isin():
     code = np.array([-1, 0, 1, 2, 3, 4, -32768, 32767, 3], dtype=np.int16)
     for high in ([3, 4], [0], [-1, 2], [32767, -32768], [70000, 3], []):
         assert frequency._is_high(code, high).tolist() == np.isin(code, high).tolist()
+
+
+def reference_latest(who, submitted, alive):
+    """clean() before: a frame sorted by respondent, time (missing first) and position."""
+    order = pd.DataFrame({"who": who, "t": submitted, "pos": np.arange(len(who))})[alive]
+    order = order.sort_values(["who", "t", "pos"], na_position="first")
+    return order.drop_duplicates("who", keep="last")["pos"].to_numpy()
+
+
+def test_latest_submission_by_integer_sort_equals_the_frame_sort():
+    """Each respondent's latest row, as the frame sort chose it: missing times earliest,
+    ties by file order, excluded rows never chosen, respondents in code order."""
+    who = np.array([2, 0, 2, 1, 0, 2, 1, 0, 3, 3])
+    t = pd.Series(pd.to_datetime([
+        "2019-05-02 10:00", None, "2019-05-02 10:00", "2019-05-01 00:00", "2019-04-30 00:00",
+        None, "2019-05-01 00:00", "2019-04-29 00:00", None, None,
+    ]))  # fmt: skip
+    alive = np.array([True, True, True, True, True, True, True, False, True, True])
+    got = clean_run.latest_submissions(who, t, alive)
+    assert got.tolist() == reference_latest(who, t, alive).tolist()
+    # By hand: respondent 0 -> row 4 (row 1 has no time, row 7 is excluded); 1 -> row 6
+    # (same time as row 3, later in the file); 2 -> row 2; 3 -> row 9 (both missing).
+    assert got.tolist() == [4, 6, 2, 9]
+
+
+def test_waves_parsed_once_per_text_equal_parsing_every_cell():
+    cells = pd.Series(
+        ["2019", " 2014 ", "2019.0", "2019.5", "", " ", "x", None, "1e3", "-7", "2019"],
+        dtype="str",
+    )
+    got = clean_run._waves(cells)
+    ref = pd.to_numeric(cells.str.strip(), errors="coerce")
+    np.testing.assert_array_equal(got.to_numpy(), ref.to_numpy(dtype=float))
+    assert got.index.equals(cells.index)
+
+
+def test_distinct_keys_drawing_one_id_are_refused(monkeypatch):
+    """Two respondents' ids collide (forced by cutting the id to one hex digit): an
+    error, while one key repeated (the same respondent) is not a collision."""
+    keys = np.array([f"R{i}" for i in range(40)] + ["R1"], dtype=object)
+    assert len(set(clean_run.pseudonyms(keys[:2], b"k" * 32, distinct=True))) == 2
+    monkeypatch.setattr(clean_run, "PSEUDONYM_CHARS", 1)
+    with pytest.raises(clean_run.HscError, match="drew the same pseudonymous id"):
+        clean_run.pseudonyms(keys, b"k" * 32, distinct=True)
+    clean_run.pseudonyms(keys, b"k" * 32)  # not checked unless asked

@@ -206,7 +206,7 @@ def _respondent_keys(
     return key.to_numpy(dtype=object)
 
 
-def pseudonyms(keys: np.ndarray, secret: bytes) -> np.ndarray:
+def pseudonyms(keys: np.ndarray, secret: bytes, distinct: bool = False) -> np.ndarray:
     """Pseudonymous ids: the first :data:`PSEUDONYM_CHARS` hex digits of
     HMAC-SHA256(secret, key), computed once per distinct key.
 
@@ -216,11 +216,19 @@ def pseudonyms(keys: np.ndarray, secret: bytes) -> np.ndarray:
         Text naming each respondent (see :func:`clean`).
     secret
         The project's key (:func:`pseudonym_key`).
+    distinct
+        Check that distinct keys got distinct ids (checked on the distinct keys, a
+        fraction of checking every kept respondent's id).
 
     Returns
     -------
     numpy.ndarray
         Object array of ids, aligned with ``keys``.
+
+    Raises
+    ------
+    HscError
+        With ``distinct``: two respondents drew the same id (64-bit ids: about never).
     """
     idx, uniques = pd.factorize(pd.Series(keys, dtype=object))
     # HMAC as RFC 2104 defines it (the same as hmac.digest(secret, key, "sha256")), with
@@ -237,7 +245,57 @@ def pseudonyms(keys: np.ndarray, secret: bytes) -> np.ndarray:
         o = outer()
         o.update(h.digest())
         ids.append(o.hexdigest()[:PSEUDONYM_CHARS])
+    if distinct and len(set(ids)) < len(ids):
+        raise HscError(
+            "two respondents drew the same pseudonymous id; delete the pseudonym key "
+            f"({PSEUDONYM_KEY_NAME} beside the raw export) and clean again"
+        )
     return np.array(ids, dtype=object)[idx] if len(idx) else np.array([], dtype=object)
+
+
+def latest_submissions(who: np.ndarray, submitted: pd.Series, alive: np.ndarray) -> np.ndarray:
+    """Positions of each respondent's latest submission among the ``alive`` rows.
+
+    Parameters
+    ----------
+    who
+        Integer code of each row's respondent (the duplicate key, factorised).
+    submitted
+        Submission times; a missing time counts as earliest.
+    alive
+        Rows not yet excluded.
+
+    Returns
+    -------
+    numpy.ndarray
+        One position per respondent, in respondent code order: the row submitted last,
+        the last in the file among rows submitted at the same time.
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime(["2019-05-02", None, "2019-05-01", "2019-05-03"]))
+    >>> latest_submissions(np.array([0, 0, 1, 1]), t, np.array([True, True, True, False]))
+    array([0, 2])
+    """
+    pos = np.flatnonzero(alive)
+    w = who[pos]
+    # Integer sort keys, not a frame sort: NaT is the smallest int64, so a missing time
+    # sorts first, as the earliest submission.
+    t = submitted.to_numpy(dtype="datetime64[ns]")[pos].view(np.int64)
+    order = np.lexsort((pos, t, w))
+    last = np.ones(len(order), dtype=bool)
+    ws = w[order]
+    last[:-1] = ws[1:] != ws[:-1]
+    return pos[order[last]]
+
+
+def _waves(values: pd.Series) -> pd.Series:
+    """The wave cells as numbers, missing where a cell is not one; each distinct text is
+    parsed once (a million rows hold a handful of survey years)."""
+    idx, uniques = pd.factorize(values, use_na_sentinel=True)
+    parsed = pd.to_numeric(pd.Series(uniques, dtype=object).str.strip(), errors="coerce")
+    table = np.append(parsed.to_numpy(dtype=np.float64, na_value=np.nan), np.nan)
+    return pd.Series(table[idx], index=values.index)
 
 
 def pseudonym_key(raw_dir: Path) -> bytes:
@@ -365,7 +423,7 @@ def clean(
     exclude(profession.isna().to_numpy(), "unknown_profession", "profession",
             raw["profession"].to_numpy(), "profession not in the codebook; map it to a codebook profession")  # fmt: skip
 
-    wave = pd.to_numeric(raw["wave"].str.strip(), errors="coerce")
+    wave = _waves(raw["wave"])
     bad_wave = (wave.isna() | (wave % 1 != 0) | (wave < WAVE_MIN) | (wave > WAVE_MAX)).to_numpy()
     exclude(bad_wave, "invalid_wave", "wave", raw["wave"].to_numpy(),
             "wave must be the survey year, e.g. 2019")  # fmt: skip
@@ -383,17 +441,12 @@ def clean(
     # Respondents as integer codes: only the order within one respondent matters, and
     # sorting a million codes is much cheaper than sorting a million texts.
     who_code = pd.factorize(pd.Series(who, dtype=object))[0]
-    order = pd.DataFrame({"who": who_code, "t": submitted, "pos": np.arange(n)})[alive]
-    order = order.sort_values(["who", "t", "pos"], na_position="first")
-    latest = order.drop_duplicates("who", keep="last")
-    dup_mask = np.zeros(n, dtype=bool)
-    dup_mask[order["pos"].to_numpy()] = True
-    dup_mask[latest["pos"].to_numpy()] = False
+    latest = latest_submissions(who_code, submitted, alive)
+    dup_mask = alive.copy()
+    dup_mask[latest] = False
     dup_detail = None
     if dup_mask.any():
-        kept_row_of = dict(
-            zip(latest["who"], raw["raw_row"].to_numpy()[latest["pos"].to_numpy()], strict=True)
-        )
+        kept_row_of = dict(zip(who_code[latest], raw["raw_row"].to_numpy()[latest], strict=True))
         dup_detail = np.array(
             [f"earlier submission; kept raw row {kept_row_of.get(c)}" for c in who_code],
             dtype=object,
@@ -411,7 +464,9 @@ def clean(
     codes = np.empty((len(live), n_items), dtype=np.int8)
     status = np.empty((len(live), n_items), dtype=np.int8)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-clean") as pool:
-        hashed = pool.submit(pseudonyms, who, key if key is not None else secrets.token_bytes(32))
+        hashed = pool.submit(
+            pseudonyms, who, key if key is not None else secrets.token_bytes(32), distinct=True
+        )
         for j, item in enumerate(items):
             scale = codebook.scale_of(item.question)
             codes[:, j], status[:, j] = code_answers(raw[item.column], scale, codebook, live)
@@ -522,11 +577,6 @@ def clean(
     site_names = dict(zip(sites["site_id"], sites["site_name"], strict=True))
     respondents.insert(3, "site_name", respondents["site"].map(site_names).astype(object))
 
-    if respondents["respondent_id"].duplicated().any():  # 64-bit hashes: about never
-        raise HscError(
-            "two respondents drew the same pseudonymous id; delete the pseudonym key "
-            f"({PSEUDONYM_KEY_NAME} beside the raw export) and clean again"
-        )
     responses = _long_responses(respondents, codes[keep_live], status[keep_live], codebook)
     result = CleanResult(responses, respondents, exclusions, raw_rows=n, raw_answers=n * n_items)
     rows_ok, answers_ok = accounting(result)
@@ -557,7 +607,7 @@ def _long_responses(
     per_item_dtype = np.int8 if k < 128 else np.int32
     # Each answer's respondent (rows are respondent-major): the respondent_id codes,
     # and what every respondent field is gathered by.
-    at = np.repeat(np.arange(n, dtype=np.int32), keep2d.sum(axis=1))
+    at = np.repeat(np.arange(n, dtype=np.int32), np.count_nonzero(keep2d, axis=1))
     item_idx = np.tile(np.arange(k, dtype=per_item_dtype), n)
     flat_codes, flat_status = codes.ravel(), status.ravel()
     if not all_kept:
