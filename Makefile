@@ -34,8 +34,8 @@ synth: $(STAMP) ## Generate the synthetic demo survey into data/raw/ (overwrites
 data: $(STAMP) $(RAW) ## Clean data/raw/ into data/processed/
 	$(BIN)/hsc-research clean
 
-aggregate: data ## Compute every report table into data/processed/aggregates/
-	$(BIN)/hsc-research aggregate
+aggregate: $(STAMP) $(RAW) ## Clean data/raw/ and compute every report table into data/processed/aggregates/
+	$(BIN)/hsc-research clean --aggregate
 
 reports: aggregate ## Synth (if data/raw/ has no export), clean, aggregate and build every report
 	$(BIN)/hsc-research build $(if $(JOBS),--jobs $(JOBS),)

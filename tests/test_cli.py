@@ -30,6 +30,17 @@ def test_synth_then_clean(tmp_path, capsys):
         assert (tmp_path / f"data/processed/{name}.parquet").is_file()
 
 
+def test_clean_with_aggregate_writes_the_aggregates_too(tmp_path, capsys):
+    main(["--root", str(tmp_path), "synth", "--sites", "2", "--respondents", "30",
+          "--waves", "2019", "--seed", "3"])  # fmt: skip
+    assert main(["--root", str(tmp_path), "clean", "--aggregate", "--min-cell", "12"]) == 0
+    out = capsys.readouterr().out
+    meta = json.loads((tmp_path / "data/processed/aggregates/meta.json").read_text())
+    assert meta["min_cell"] == 12
+    assert f"wrote {len(meta['tables'])} aggregate tables to " in out
+    assert "removed" not in out
+
+
 def test_processed_tables_hold_no_free_text(tmp_path):
     main(
         ["--root", str(tmp_path), "synth", "--sites", "1", "--respondents", "30", "--waves", "2019"]
@@ -52,6 +63,8 @@ def test_processed_tables_hold_no_free_text(tmp_path):
         (["build"], ".parquet: not found; run `hsc-research clean` first"),
         (["aggregate"], ".parquet: not found; run `hsc-research clean` first"),
         (["clean", "--sites-register", "nope.csv"], "nope.csv: site register not found"),
+        (["clean", "--min-cell", "5"], "--min-cell: only used with --aggregate"),
+        (["clean", "--correction", "none"], "--correction: only used with --aggregate"),
     ],
 )
 def test_errors_are_one_line_without_traceback(tmp_path, args, expected):

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from hsc_research.config import project_paths
-from hsc_research.errors import HscError
-from hsc_research.pipeline import run_clean, site_register
+import json
+import shutil
+
+from hsc_research import clean
+from hsc_research.config import MIN_CELL, project_paths
+from hsc_research.demo import synth
+from hsc_research.errors import HscError, InputError
+from hsc_research.pipeline import (
+    aggregates_current,
+    run_aggregate,
+    run_clean,
+    run_clean_aggregate,
+    site_register,
+)
+from hsc_research.provenance import data_hash
 
 ROWS = [
     dict(respondent_id="A1", submitted_at="2019-05-01 10:00", site="North", wave="2019",
@@ -45,3 +57,67 @@ def test_run_clean_says_when_it_removed_stale_aggregates(tmp_path, write_export)
 def test_missing_site_register_is_named(tmp_path):
     with pytest.raises(HscError, match=r"nowhere\.csv: site register not found"):
         site_register(project_paths(tmp_path), tmp_path / "nowhere.csv")
+
+
+@pytest.fixture(scope="module")
+def demo_project(codebook, tmp_path_factory):
+    """A project holding a small messy demo export, its register and a pseudonym key."""
+    root = tmp_path_factory.mktemp("demo")
+    export, sites = synth.generate(
+        codebook, synth.SynthSpec(sites=4, respondents=(25, 60), seed=8, messy=True)
+    )
+    paths = project_paths(root)
+    synth.write(export, sites, paths.raw)
+    clean.pseudonym_key(paths.raw)
+    return root
+
+
+def _copy_project(demo_project, tmp_path, name):
+    """A copy of the demo project (same export, register and key: the same ids)."""
+    root = tmp_path / name
+    shutil.copytree(demo_project, root)
+    return project_paths(root)
+
+
+def _meta(paths):
+    return json.loads((paths.aggregates / "meta.json").read_text(encoding="utf-8"))
+
+
+def test_clean_and_aggregate_in_one_process_write_the_same_files(demo_project, tmp_path):
+    """clean --aggregate writes what clean then aggregate write: the same cleaned tables
+    (same hash) and the same aggregates (meta.json lists every table's SHA-256 and the
+    input's), which build then finds current."""
+    apart = _copy_project(demo_project, tmp_path, "apart")
+    run_clean(apart)
+    run_aggregate(apart)
+    together = _copy_project(demo_project, tmp_path, "together")
+    run, seconds, tables = run_clean_aggregate(together)
+    assert data_hash(together.processed) == data_hash(apart.processed)
+    assert _meta(together) == _meta(apart)
+    assert sorted(tables) == sorted(_meta(apart)["tables"])
+    assert aggregates_current(together, MIN_CELL)
+    assert run.out == together.processed and seconds > 0
+
+
+def test_clean_and_aggregate_take_the_threshold_and_the_output_folder(demo_project, tmp_path):
+    paths = _copy_project(demo_project, tmp_path, "p")
+    out = tmp_path / "elsewhere"
+    run_clean_aggregate(paths, out=out, min_cell=12, correction="none")
+    meta = json.loads((out / "aggregates" / "meta.json").read_text(encoding="utf-8"))
+    assert (meta["min_cell"], meta["correction_method"]) == (12, "none")
+    assert meta["input_sha256"] == data_hash(out)
+    assert not paths.processed.exists()
+
+
+def test_clean_and_aggregate_report_a_failed_write_and_write_no_aggregates(
+    demo_project, tmp_path, monkeypatch
+):
+    paths = _copy_project(demo_project, tmp_path, "p")
+
+    def disk_full(result, out, free_text=None):
+        raise InputError(f"{out}: cannot write the cleaned tables (No space left on device)")
+
+    monkeypatch.setattr(clean, "write_tables", disk_full)
+    with pytest.raises(InputError, match="No space left on device"):
+        run_clean_aggregate(paths)
+    assert not paths.aggregates.exists()

@@ -56,6 +56,24 @@ def _positive(text: str) -> int:
     return value
 
 
+def _aggregate_options(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+    """``--min-cell`` and ``--correction``, as ``aggregate`` (and ``clean --aggregate``)
+    take them."""
+    parser.add_argument(
+        "--min-cell",
+        type=_positive,
+        default=MIN_CELL,
+        help=f"{prefix}disclosure threshold (default {MIN_CELL})",
+    )
+    parser.add_argument(
+        "--correction",
+        choices=["bonferroni", "none"],
+        default="bonferroni",
+        help=f"{prefix}intervals for a table's family of comparisons: bonferroni (default; "
+        "level 1 - 0.05/m for m comparisons, so a flag always agrees with its interval) or none",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="hsc-research",
@@ -113,6 +131,15 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="keep free-text answers in free_text.parquet (no report reads it; default: drop)",
     )
+    c.add_argument(
+        "--aggregate",
+        action="store_true",
+        help="also compute every report table into the output folder's aggregates/, as "
+        "`hsc-research aggregate` would, in the same process (faster: the cleaned tables "
+        "are not read back)",
+    )
+    _aggregate_options(c, "with --aggregate: ")
+    c.set_defaults(min_cell=None, correction=None)  # to tell an option given without --aggregate
 
     v = sub.add_parser(
         "validate", help="check an export against its mapping without writing anything"
@@ -140,19 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser(
         "aggregate", help="compute every report table into data/processed/aggregates/"
     )
-    a.add_argument(
-        "--min-cell",
-        type=_positive,
-        default=MIN_CELL,
-        help=f"disclosure threshold (default {MIN_CELL})",
-    )
-    a.add_argument(
-        "--correction",
-        choices=["bonferroni", "none"],
-        default="bonferroni",
-        help="intervals for a table's family of comparisons: bonferroni (default; "
-        "level 1 - 0.05/m for m comparisons, so a flag always agrees with its interval) or none",
-    )
+    _aggregate_options(a)
 
     b = sub.add_parser("build", help="build every site report, the national report and the index")
     b.add_argument("--sites", nargs="+", default=None, help="site ids to build (default: all)")
@@ -212,10 +227,25 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from hsc_research.clean import AGGREGATES_DIR, FIELD_REASONS, FREE_TEXT_NAME
-    from hsc_research.pipeline import run_clean
+    from hsc_research.pipeline import run_clean, run_clean_aggregate
+    from hsc_research.report.build import build_lock
 
-    run = run_clean(project_paths(args.root), args.codebook, args.input, args.mapping,
-                    args.layout, args.sites_register, args.out, args.keep_free_text)  # fmt: skip
+    paths = project_paths(args.root)
+    given = [o for o in ("min_cell", "correction") if getattr(args, o) is not None]
+    if given and not args.aggregate:
+        raise InputError(f"--{given[0].replace('_', '-')}: only used with --aggregate; add "
+                         "--aggregate or leave it out")  # fmt: skip
+    how = (args.input, args.mapping, args.layout, args.sites_register, args.out,
+           args.keep_free_text)  # fmt: skip
+    tables = None
+    if args.aggregate:
+        with build_lock(paths):  # a running build reads the aggregates
+            run, seconds, tables = run_clean_aggregate(
+                paths, args.codebook, *how, args.min_cell or MIN_CELL,
+                args.correction or "bonferroni",
+            )  # fmt: skip
+    else:
+        run = run_clean(paths, args.codebook, *how)
     s = run.result.summary()
     if run.free_text is not None:
         print(f"kept {run.free_text} free-text answers in {run.out / FREE_TEXT_NAME} "
@@ -235,7 +265,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
         verb = "logged  " if reason in FIELD_REASONS else "excluded"
         print(f"  {verb} {reason:24s} {v['records']:7d} records {v['answers']:9d} answers")
     print(f"wrote responses, respondents and exclusions to {run.out}")
-    if run.removed_aggregates:
+    if tables is not None:
+        print(f"wrote {len(tables)} aggregate tables to {run.out / AGGREGATES_DIR} "
+              f"in {seconds:.1f}s more")  # fmt: skip
+    elif run.removed_aggregates:
         print(f"  removed {run.out / AGGREGATES_DIR} (from the previous tables; run aggregate)")
     return 0
 

@@ -17,10 +17,10 @@ import pandas as pd
 from hsc_research import aggregate
 from hsc_research.aggregate import io as aggregate_io
 from hsc_research.aggregate.io import CODEBOOK_NAME, AggregatesError
-from hsc_research.clean import CleanResult, read_tables
+from hsc_research.clean import AGGREGATES_DIR, CleanResult, read_tables
 from hsc_research.config import MIN_CELL, Paths
 from hsc_research.errors import HscError, InputError
-from hsc_research.instrument import DEFAULT_CODEBOOK, load_codebook
+from hsc_research.instrument import DEFAULT_CODEBOOK, Codebook, load_codebook
 from hsc_research.provenance import CLEANED_TABLES, data_hash
 
 
@@ -84,6 +84,23 @@ def run_clean(
         previous ones are left).
     """
     from hsc_research import clean
+
+    run, kept_text = _clean_export(paths, codebook, source, mapping, layout, sites_register,
+                                   out, keep_free_text)  # fmt: skip
+    clean.write_tables(run.result, run.out, kept_text)
+    return run
+
+
+def _clean_export(
+    paths: Paths, codebook: str | Path | None, source: str | Path | None,
+    mapping: str | Path | None, layout: str | None, sites_register: str | Path | None,
+    out: str | Path | None, keep_free_text: bool,
+) -> tuple[CleanRun, pd.DataFrame | None]:  # fmt: skip
+    """Read and clean an export (nothing written): the run and the free text to keep.
+
+    The raw export is not kept past this call, so a caller holds only the cleaned
+    tables."""
+    from hsc_research import clean
     from hsc_research.mapping import read_mapped
 
     cb = load_codebook(codebook)
@@ -103,9 +120,58 @@ def run_clean(
         kept_text = free_text[free_text["raw_row"].isin(ids)].copy()
         kept_text["respondent_id"] = kept_text["raw_row"].map(ids).astype(object)
     stale = (out / clean.AGGREGATES_DIR).exists()
-    clean.write_tables(result, out, kept_text)
-    return CleanRun(source, raw.layout, list(raw.dropped), list(raw.unread), result, out,
-                    None if kept_text is None else len(kept_text), stale)  # fmt: skip
+    run = CleanRun(source, raw.layout, list(raw.dropped), list(raw.unread), result, out,
+                   None if kept_text is None else len(kept_text), stale)  # fmt: skip
+    return run, kept_text
+
+
+def run_clean_aggregate(
+    paths: Paths,
+    codebook: str | Path | None = None,
+    source: str | Path | None = None,
+    mapping: str | Path | None = None,
+    layout: str | None = None,
+    sites_register: str | Path | None = None,
+    out: str | Path | None = None,
+    keep_free_text: bool = False,
+    min_cell: int = MIN_CELL,
+    correction: str = "bonferroni",
+) -> tuple[CleanRun, float, dict[str, pd.DataFrame]]:
+    """:func:`run_clean` then :func:`run_aggregate` in one process
+    (``hsc-research clean --aggregate``): the same files, faster.
+
+    The aggregates are computed from the cleaned tables in memory while another thread
+    writes those tables, instead of being read back from disk after they are written;
+    they are identical to what ``hsc-research aggregate`` computes from the files, and
+    are tied to the files by the same hash. The aggregates go into the output folder's
+    ``aggregates``.
+
+    Returns
+    -------
+    tuple
+        The clean run, the seconds the aggregates took beyond cleaning, and the tables.
+
+    Raises
+    ------
+    HscError
+        As :func:`run_clean` and :func:`run_aggregate` raise it.
+    """
+    from hsc_research import clean
+
+    # Statistics libraries load in a second thread while the export is read and cleaned.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-clean-aggregate") as pool:
+        pool.submit(importlib.import_module, "hsc_research.aggregate.tables")
+        run, kept_text = _clean_export(paths, codebook, source, mapping, layout,
+                                       sites_register, out, keep_free_text)  # fmt: skip
+        start = time.perf_counter()
+        cb = load_codebook(codebook)
+        # pyarrow encodes the files without the GIL: they are written while this thread
+        # computes every aggregate from the same tables in memory.
+        written = pool.submit(clean.write_tables, run.result, run.out, kept_text)
+        tables = aggregate.aggregate(run.result, cb, min_cell, correction)
+        written.result()
+    _publish(run.result, cb, tables, run.out, min_cell, correction)
+    return run, time.perf_counter() - start, tables
 
 
 def run_aggregate(
@@ -124,34 +190,52 @@ def run_aggregate(
 
     start = time.perf_counter()
     cb = load_codebook(codebook)
-    codebook_text = Path(cb.path).read_text(encoding="utf-8")
     # Loading the statistics (scipy and statsmodels, most of a second) and hashing the
     # cleaned tables need the GIL little: a second thread does both while this one
     # reads the tables and computes.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-aggregate-io") as pool:
         pool.submit(importlib.import_module, "hsc_research.aggregate.tables")
-        hashed = pool.submit(data_hash, paths.processed)
+        hashed = pool.submit(_digest, paths.processed)
         cleaned = read_tables(paths.processed, responses_columns=aggregate.RESPONSE_COLUMNS)
         tables = aggregate.aggregate(cleaned, cb, min_cell, correction)
-        try:
-            digest = hashed.result()
-        except OSError as exc:
-            raise InputError(
-                f"{exc.filename or paths.processed}: cannot read the cleaned tables "
-                f"({exc.strerror}); re-run hsc-research clean"
-            ) from None
+        digest = hashed.result()
+    _publish(cleaned, cb, tables, paths.processed, min_cell, correction, digest)
+    return time.perf_counter() - start, tables
+
+
+def _digest(processed: Path) -> str:
+    """:func:`~hsc_research.provenance.data_hash` of the cleaned tables, an unreadable
+    table being the user's to fix (one line)."""
+    try:
+        return data_hash(processed)
+    except OSError as exc:
+        raise InputError(
+            f"{exc.filename or processed}: cannot read the cleaned tables "
+            f"({exc.strerror}); re-run hsc-research clean"
+        ) from None
+
+
+def _publish(
+    cleaned: CleanResult, cb: Codebook, tables: dict[str, pd.DataFrame], processed: Path,
+    min_cell: int, correction: str, digest: str | None = None,
+) -> None:  # fmt: skip
+    """Write the aggregates of the cleaned tables in ``processed`` into its
+    ``aggregates`` folder, with their metadata and the codebook's exact text."""
+    if digest is None:
+        digest = _digest(processed)
+    folder = Path(processed) / AGGREGATES_DIR
     meta = aggregate.metadata(cleaned, cb, min_cell, correction, digest)
     meta["correction_method"] = correction  # the option's value, to recompute alike
+    codebook_text = Path(cb.path).read_text(encoding="utf-8")
     try:
-        aggregate.write(tables, paths.aggregates, meta, codebook_text)
+        aggregate.write(tables, folder, meta, codebook_text)
     except OSError as exc:
         # A read-only data/processed or a full disk is the machine's state, not a bug.
         raise InputError(
-            f"{exc.filename or paths.aggregates}: cannot write the aggregates "
-            f"({exc.strerror or exc}); make {paths.processed} writable or free disk space, "
+            f"{exc.filename or folder}: cannot write the aggregates "
+            f"({exc.strerror or exc}); make {processed} writable or free disk space, "
             "then run hsc-research aggregate again"
         ) from None
-    return time.perf_counter() - start, tables
 
 
 def _cleaned_hash(paths: Paths) -> str | None:
