@@ -85,16 +85,16 @@ def run_clean(
     """
     from hsc_research import clean
 
-    run, kept_text = _clean_export(paths, codebook, source, mapping, layout, sites_register,
-                                   out, keep_free_text)  # fmt: skip
+    run, kept_text = _clean_export(paths, load_codebook(codebook), source, mapping, layout,
+                                   sites_register, out, keep_free_text)  # fmt: skip
     clean.write_tables(run.result, run.out, kept_text)
     return run
 
 
 def _clean_export(
-    paths: Paths, codebook: str | Path | None, source: str | Path | None,
-    mapping: str | Path | None, layout: str | None, sites_register: str | Path | None,
-    out: str | Path | None, keep_free_text: bool,
+    paths: Paths, cb: Codebook, source: str | Path | None, mapping: str | Path | None,
+    layout: str | None, sites_register: str | Path | None, out: str | Path | None,
+    keep_free_text: bool,
 ) -> tuple[CleanRun, pd.DataFrame | None]:  # fmt: skip
     """Read and clean an export (nothing written): the run and the free text to keep.
 
@@ -103,7 +103,6 @@ def _clean_export(
     from hsc_research import clean
     from hsc_research.mapping import read_mapped
 
-    cb = load_codebook(codebook)
     source = Path(source) if source is not None else paths.raw_export
     register = site_register(paths, sites_register)
     key = clean.pseudonym_key(paths.raw)  # also hashes a mapping's identity column
@@ -158,13 +157,13 @@ def run_clean_aggregate(
     """
     from hsc_research import clean
 
+    cb = load_codebook(codebook)
     # Statistics libraries load in a second thread while the export is read and cleaned.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-clean-aggregate") as pool:
         pool.submit(importlib.import_module, "hsc_research.aggregate.tables")
-        run, kept_text = _clean_export(paths, codebook, source, mapping, layout,
-                                       sites_register, out, keep_free_text)  # fmt: skip
+        run, kept_text = _clean_export(paths, cb, source, mapping, layout, sites_register,
+                                       out, keep_free_text)  # fmt: skip
         start = time.perf_counter()
-        cb = load_codebook(codebook)
         # pyarrow encodes the files without the GIL: they are written while this thread
         # computes every aggregate from the same tables in memory.
         written = pool.submit(clean.write_tables, run.result, run.out, kept_text)
