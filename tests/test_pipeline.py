@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import shutil
+
+import pytest
 
 from hsc_research import clean
 from hsc_research.config import MIN_CELL, project_paths

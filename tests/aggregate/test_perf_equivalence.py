@@ -468,6 +468,11 @@ def test_respondent_fields_read_from_the_respondents_equal_the_file(both, tmp_pa
     pd.testing.assert_frame_equal(
         got, pd.read_parquet(tmp_path / "responses.parquet", columns=columns), check_exact=True
     )
+    # Every column (what hsc.load reads), the respondent ids taken by their codes.
+    pd.testing.assert_frame_equal(
+        read_tables(tmp_path).responses, pd.read_parquet(tmp_path / "responses.parquet"),
+        check_exact=True,
+    )  # fmt: skip
 
 
 def test_responses_whose_ids_are_not_the_respondents_are_read_as_written(tmp_path):
@@ -627,3 +632,28 @@ def test_distinct_keys_drawing_one_id_are_refused(monkeypatch):
     with pytest.raises(clean_run.HscError, match="drew the same pseudonymous id"):
         clean_run.pseudonyms(keys, b"k" * 32, distinct=True)
     clean_run.pseudonyms(keys, b"k" * 32)  # not checked unless asked
+
+
+@pytest.mark.parametrize("ids", ["plain text", "fewer categories", "missing id"])
+def test_responses_ids_not_written_as_the_respondents_codes_are_read_as_written(tmp_path, ids):
+    """Respondent ids stored as plain text, as a dictionary of other ids than the
+    respondents', or with an answer without one: the file's own columns are read."""
+    site = pd.CategoricalDtype(["a", "b"])
+    respondents = pd.DataFrame(
+        {"respondent_id": ["r1", "r2", "r3"], "site": pd.Categorical(["a", "b", "a"], dtype=site)}
+    )
+    rid = {
+        "plain text": pd.Series(["r1", "r2", "r2"], dtype="str"),
+        "fewer categories": pd.Categorical(["r1", "r2", "r2"], categories=["r1", "r2"]),
+        "missing id": pd.Categorical(["r1", None, "r2"], categories=["r1", "r2", "r3"]),
+    }[ids]
+    responses = pd.DataFrame({
+        "respondent_id": rid, "site": pd.Categorical(["b", "b", "a"], dtype=site),
+    })  # fmt: skip
+    exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
+    for name, table in (("responses", responses), ("respondents", respondents),
+                        ("exclusions", exclusions)):  # fmt: skip
+        table.to_parquet(tmp_path / f"{name}.parquet", index=False)
+    got = read_tables(tmp_path).responses
+    pd.testing.assert_frame_equal(got, pd.read_parquet(tmp_path / "responses.parquet"))
+    assert got["site"].tolist() == ["b", "b", "a"]

@@ -815,8 +815,9 @@ def read_tables(
     for name in ("respondents", "exclusions", "responses"):
         path = processed / f"{name}.parquet"
         try:
-            if name == "responses" and responses_columns:
-                tables[name] = _read_responses(path, list(responses_columns), tables["respondents"])
+            if name == "responses":
+                columns = list(responses_columns) if responses_columns else None
+                tables[name] = _read_responses(path, columns, tables["respondents"])
             else:
                 tables[name] = pd.read_parquet(path)
         except (OSError, pa.ArrowException, ValueError) as exc:
@@ -840,9 +841,11 @@ def read_tables(
 RESPONDENT_FIELDS = ("site", "wave", "profession", "group", "role_level")
 
 
-def _read_responses(path: Path, columns: list[str], respondents: pd.DataFrame) -> pd.DataFrame:
-    """``columns`` of the responses file, the respondent fields among them taken from
-    ``respondents`` by respondent id.
+def _read_responses(
+    path: Path, columns: list[str] | None, respondents: pd.DataFrame
+) -> pd.DataFrame:
+    """``columns`` of the responses file (all when ``None``), the respondent fields among
+    them taken from ``respondents`` by respondent id.
 
     The responses repeat each respondent's fields on every answer, and their
     ``respondent_id`` categories are the respondents' ids in order
@@ -852,32 +855,64 @@ def _read_responses(path: Path, columns: list[str], respondents: pd.DataFrame) -
     file whose ids are not the respondents' (not written by :func:`write_tables`) is
     read whole, as before.
     """
+    import pyarrow.parquet as pq
+
+    if columns is None:
+        columns = pq.read_schema(path).names
     derived = [c for c in columns if c in RESPONDENT_FIELDS and c in respondents.columns]
     if not derived:
         return pd.read_parquet(path, columns=columns)
-    read = list(dict.fromkeys(["respondent_id", *(c for c in columns if c not in derived)]))
-    part = pd.read_parquet(path, columns=read)
-    rid = part["respondent_id"]
-    ids = respondents["respondent_id"]
-    if not (
-        isinstance(rid.dtype, pd.CategoricalDtype)
-        and len(rid.cat.categories) == len(ids)
-        and (rid.cat.categories.to_numpy(dtype=object) == ids.to_numpy(dtype=object)).all()
-    ):
+    at = _respondent_codes(path, respondents)
+    if at is None:
         return pd.read_parquet(path, columns=columns)
-    at = rid.array.codes
-    if len(at) and at.min() < 0:  # an answer without a respondent: read as written
-        return pd.read_parquet(path, columns=columns)
-    out = {}
-    for c in columns:
-        if c not in derived:
-            out[c] = part[c]
-            continue
+    others = [c for c in columns if c not in derived and c != "respondent_id"]
+
+    def field(c: str):
         src = respondents[c]
         if isinstance(src.dtype, pd.CategoricalDtype):
-            out[c] = pd.Categorical.from_codes(src.array.codes[at], dtype=src.dtype)
-        elif isinstance(src.dtype, np.dtype):
-            out[c] = src.to_numpy()[at]
-        else:
-            out[c] = src.array.take(at)
+            # The respondents' own codes: in range, nothing to check.
+            return pd.Categorical.from_codes(src.array.codes[at], dtype=src.dtype, validate=False)
+        if isinstance(src.dtype, np.dtype):
+            return src.to_numpy()[at]
+        return src.array.take(at)
+
+    # The fields are gathers by each answer's respondent, which numpy does without the
+    # GIL: a second thread makes them while this one reads the other columns.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hsc-read") as pool:
+        fields = {c: pool.submit(field, c) for c in derived}
+        part = pd.read_parquet(path, columns=others) if others else None
+        out = {}
+        for c in columns:
+            if c == "respondent_id":
+                # Categories as pandas reads them from the file: the ids, in order, unnamed.
+                ids = pd.CategoricalDtype(pd.Index(respondents["respondent_id"].array))
+                out[c] = pd.Categorical.from_codes(at, dtype=ids, validate=False)
+            else:
+                out[c] = fields[c].result() if c in derived else part[c]
     return pd.DataFrame(out, copy=False)
+
+
+def _respondent_codes(path: Path, respondents: pd.DataFrame) -> np.ndarray | None:
+    """Each answer's position among ``respondents``, read from the codes of the file's
+    ``respondent_id`` dictionary when its ids are the respondents' ids in order (as
+    :func:`write_tables` writes them); ``None`` otherwise (or when an answer has none).
+
+    The codes are taken as written: converting the dictionary of a million ids to
+    pandas, only to find it equal to the respondents' ids, is most of reading it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    col = pq.read_table(path, columns=["respondent_id"]).column(0)
+    ids = respondents["respondent_id"]
+    if not pa.types.is_dictionary(col.type) or col.null_count or not len(col) or ids.hasnans:
+        return None
+    arr = col.combine_chunks()
+    try:
+        mine = arr.dictionary.cast(pa.large_string())
+        # The ids' own Arrow buffers when they have them (pandas' text dtype): no copy.
+        theirs = pa.chunked_array(pa.array(ids.array, type=pa.large_string()))
+    except (pa.ArrowException, TypeError):  # ids that are not text: read as written
+        return None
+    if not pa.chunked_array(mine).equals(theirs):
+        return None
+    return arr.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
