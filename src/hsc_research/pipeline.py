@@ -169,7 +169,8 @@ def run_clean_aggregate(
         written = pool.submit(clean.write_tables, run.result, run.out, kept_text)
         tables = aggregate.aggregate(run.result, cb, min_cell, correction)
         written.result()
-    _publish(run.result, cb, tables, run.out, min_cell, correction)
+    _publish(run.result, cb, tables, run.out, min_cell, correction,
+             again="hsc-research clean --aggregate")  # fmt: skip
     return run, time.perf_counter() - start, tables
 
 
@@ -217,9 +218,11 @@ def _digest(processed: Path) -> str:
 def _publish(
     cleaned: CleanResult, cb: Codebook, tables: dict[str, pd.DataFrame], processed: Path,
     min_cell: int, correction: str, digest: str | None = None,
+    again: str = "hsc-research aggregate",
 ) -> None:  # fmt: skip
     """Write the aggregates of the cleaned tables in ``processed`` into its
-    ``aggregates`` folder, with their metadata and the codebook's exact text."""
+    ``aggregates`` folder, with their metadata and the codebook's exact text; ``again``
+    is the command a failed write tells the user to run again."""
     if digest is None:
         digest = _digest(processed)
     folder = Path(processed) / AGGREGATES_DIR
@@ -233,7 +236,7 @@ def _publish(
         raise InputError(
             f"{exc.filename or folder}: cannot write the aggregates "
             f"({exc.strerror or exc}); make {processed} writable or free disk space, "
-            "then run hsc-research aggregate again"
+            f"then run {again} again"
         ) from None
 
 

@@ -612,6 +612,20 @@ def test_latest_submission_by_integer_sort_equals_the_frame_sort():
     assert got.tolist() == [4, 6, 2, 9]
 
 
+def test_latest_submission_compares_years_past_the_nanosecond_range():
+    """Typo years (2919, 1019) parse at microseconds; they are compared as the times
+    they are, not wrapped round as nanoseconds would be."""
+    who = np.array([0, 0, 1, 1])
+    t = pd.Series(pd.to_datetime(
+        ["2019-05-01 10:00", "2919-05-02 10:00", "1019-05-02 10:00", "2019-05-02 10:00"],
+        format="%Y-%m-%d %H:%M",
+    ).as_unit("us"))  # fmt: skip
+    alive = np.ones(4, dtype=bool)
+    got = clean_run.latest_submissions(who, t, alive)
+    assert got.tolist() == [1, 3]  # by hand: 2919 is later than 2019, 2019 than 1019
+    assert got.tolist() == reference_latest(who, t, alive).tolist()
+
+
 def test_waves_parsed_once_per_text_equal_parsing_every_cell():
     cells = pd.Series(
         ["2019", " 2014 ", "2019.0", "2019.5", "", " ", "x", None, "1e3", "-7", "2019"],
@@ -634,7 +648,7 @@ def test_distinct_keys_drawing_one_id_are_refused(monkeypatch):
     clean_run.pseudonyms(keys, b"k" * 32)  # not checked unless asked
 
 
-@pytest.mark.parametrize("ids", ["plain text", "fewer categories", "missing id"])
+@pytest.mark.parametrize("ids", ["plain text", "fewer categories", "missing id", "no id column"])
 def test_responses_ids_not_written_as_the_respondents_codes_are_read_as_written(tmp_path, ids):
     """Respondent ids stored as plain text, as a dictionary of other ids than the
     respondents', or with an answer without one: the file's own columns are read."""
@@ -646,10 +660,13 @@ def test_responses_ids_not_written_as_the_respondents_codes_are_read_as_written(
         "plain text": pd.Series(["r1", "r2", "r2"], dtype="str"),
         "fewer categories": pd.Categorical(["r1", "r2", "r2"], categories=["r1", "r2"]),
         "missing id": pd.Categorical(["r1", None, "r2"], categories=["r1", "r2", "r3"]),
+        "no id column": None,
     }[ids]
     responses = pd.DataFrame({
         "respondent_id": rid, "site": pd.Categorical(["b", "b", "a"], dtype=site),
     })  # fmt: skip
+    if rid is None:
+        responses = responses.drop(columns="respondent_id")
     exclusions = pd.DataFrame({"level": ["answer"], "n_answers": [1]})
     for name, table in (("responses", responses), ("respondents", respondents),
                         ("exclusions", exclusions)):  # fmt: skip

@@ -114,3 +114,48 @@ def test_fit_is_the_same_as_statsmodels_logit_model_number_for_number(ucla):
     ref = plain.fit(method="newton", start_params=ref.params, disp=False, maxiter=100)
     assert fit.result.params.tolist() == ref.params.tolist()
     assert fit.result.bse.tolist() == ref.bse.tolist()
+
+
+def test_a_fit_in_another_thread_hides_no_warning_of_this_one(ucla):
+    """The warnings filters are one list for the whole process, and aggregate fits the
+    model in a second thread: the fit silences its own warnings without a filter, so a
+    RuntimeWarning this thread raises meanwhile is still shown."""
+    import threading
+    import warnings
+
+    done = threading.Event()
+
+    def fit():
+        try:
+            fit_ordinal(ucla, "apply", ["pared", "gpa"], numeric=["pared", "gpa"])
+        finally:
+            done.set()
+
+    raised = 0
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        worker = threading.Thread(target=fit)
+        worker.start()
+        while not done.is_set() or raised == 0:
+            warnings.warn(f"meanwhile {raised}", RuntimeWarning, stacklevel=1)
+            raised += 1
+        worker.join()
+    shown = [w for w in seen if str(w.message).startswith("meanwhile")]
+    assert len(shown) == raised
+
+
+def test_fit_warns_the_caller_of_neither_convergence_nor_overflow(ucla):
+    """What the fit silenced with a filter before is silenced per thread: statsmodels'
+    convergence warning (BFGS stopping early at maxiter) and numpy's overflow."""
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    model = _OrderedLogit(ucla["apply"], ucla[["pared", "gpa"]].astype(float))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        model.fit(method="bfgs", disp=False, maxiter=1)  # stops unconverged: warns
+        assert any(issubclass(w.category, ConvergenceWarning) for w in seen)
+        seen.clear()
+        fit_ordinal(ucla, "apply", ["pared", "gpa"], numeric=["pared", "gpa"])
+    assert not [w for w in seen if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))]

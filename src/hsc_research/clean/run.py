@@ -280,8 +280,9 @@ def latest_submissions(who: np.ndarray, submitted: pd.Series, alive: np.ndarray)
     pos = np.flatnonzero(alive)
     w = who[pos]
     # Integer sort keys, not a frame sort: NaT is the smallest int64, so a missing time
-    # sorts first, as the earliest submission.
-    t = submitted.to_numpy(dtype="datetime64[ns]")[pos].view(np.int64)
+    # sorts first, as the earliest submission. The times in their own unit: a cast to
+    # nanoseconds would wrap a year past 2262 (a typo) round to another time.
+    t = submitted.to_numpy()[pos].view(np.int64)
     order = np.lexsort((pos, t, w))
     last = np.ones(len(order), dtype=bool)
     ws = w[order]
@@ -902,6 +903,8 @@ def _respondent_codes(path: Path, respondents: pd.DataFrame) -> np.ndarray | Non
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if "respondent_id" not in pq.read_schema(path).names:
+        return None
     col = pq.read_table(path, columns=["respondent_id"]).column(0)
     ids = respondents["respondent_id"]
     if not pa.types.is_dictionary(col.type) or col.null_count or not len(col) or ids.hasnans:

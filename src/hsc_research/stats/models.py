@@ -7,7 +7,6 @@ Wald intervals.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,6 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 from statsmodels.miscmodels.ordinal_model import OrderedModel
-from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from hsc_research.config import MIN_CELL
 from hsc_research.errors import HscError
@@ -55,13 +53,16 @@ def _fit_to_mle(model: OrderedModel, outcome: str):
     quadratically. The fit is accepted only when the score of the full log-likelihood
     is below :data:`SCORE_TOL` in every parameter.
     """
-    with warnings.catch_warnings():
-        # statsmodels warns through the warnings module; this filter is local to the fit.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
+    # Quiet without touching the warnings filters, which are one list for the whole
+    # process (aggregate fits in a second thread): numpy's error state is the calling
+    # thread's own, and statsmodels is asked not to warn of convergence (checked below).
+    with np.errstate(all="ignore"):
         try:
-            start = model.fit(method="bfgs", disp=False, maxiter=2000).params
-            res = model.fit(method="newton", start_params=start, disp=False, maxiter=100)
+            start = model.fit(
+                method="bfgs", disp=False, maxiter=2000, warn_convergence=False
+            ).params
+            res = model.fit(method="newton", start_params=start, disp=False, maxiter=100,
+                            warn_convergence=False)  # fmt: skip
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise ModelError(
                 f"ordinal model of {outcome!r} could not be fitted ({type(exc).__name__}); "
