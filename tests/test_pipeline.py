@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from hsc_research import clean
+from hsc_research import clean, pipeline
 from hsc_research.config import MIN_CELL, project_paths
 from hsc_research.demo import synth
 from hsc_research.errors import HscError, InputError
@@ -121,3 +121,18 @@ def test_clean_and_aggregate_report_a_failed_write_and_write_no_aggregates(
     with pytest.raises(InputError, match="No space left on device"):
         run_clean_aggregate(paths)
     assert not paths.aggregates.exists()
+
+
+def test_a_failed_write_is_reported_before_a_failed_aggregate(demo_project, tmp_path, monkeypatch):
+    paths = _copy_project(demo_project, tmp_path, "p")
+
+    def disk_full(result, out, free_text=None):
+        raise InputError(f"{out}: cannot write the cleaned tables (No space left on device)")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("aggregate failed")
+
+    monkeypatch.setattr(clean, "write_tables", disk_full)
+    monkeypatch.setattr(pipeline.aggregate, "aggregate", broken)
+    with pytest.raises(InputError, match="No space left on device"):
+        run_clean_aggregate(paths)

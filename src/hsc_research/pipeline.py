@@ -167,7 +167,14 @@ def run_clean_aggregate(
         # pyarrow encodes the files without the GIL: they are written while this thread
         # computes every aggregate from the same tables in memory.
         written = pool.submit(clean.write_tables, run.result, run.out, kept_text)
-        tables = aggregate.aggregate(run.result, cb, min_cell, correction)
+        try:
+            tables = aggregate.aggregate(run.result, cb, min_cell, correction)
+        except Exception:
+            # A failed write (a full disk, permissions) is what the user must fix first:
+            # it is reported before whatever the aggregates then raised.
+            if (failed := written.exception()) is not None:
+                raise failed from None
+            raise
         written.result()
     _publish(run.result, cb, tables, run.out, min_cell, correction,
              again="hsc-research clean --aggregate")  # fmt: skip
