@@ -159,3 +159,38 @@ def test_fit_warns_the_caller_of_neither_convergence_nor_overflow(ucla):
         seen.clear()
         fit_ordinal(ucla, "apply", ["pared", "gpa"], numeric=["pared", "gpa"])
     assert not [w for w in seen if issubclass(w.category, (ConvergenceWarning, RuntimeWarning))]
+
+
+def _with_extra_school(ucla, answer):
+    """The UCLA data (pared, public, gpa and a three-level school) plus 12 students of a
+    fourth school who all give ``answer``."""
+    df = ucla.assign(school=np.where(ucla["public"] == 1, "public", "private"))
+    df.loc[df.index % 3 == 0, "school"] = "charter"
+    extra = df.head(12).assign(school="academy", apply=answer)
+    return pd.concat([df, extra], ignore_index=True).astype({"apply": ucla["apply"].dtype})
+
+
+@pytest.mark.parametrize("answer", ["very likely", "unlikely"])
+def test_a_level_with_every_answer_at_one_end_is_left_out(ucla, answer):
+    """Every "academy" student gives the top (or bottom) answer: its coefficient has no
+    finite estimate, so the level and its rows are left out with a note, and the rest is
+    fitted as statsmodels fits the data without them."""
+    df = _with_extra_school(ucla, answer)
+    fit = fit_ordinal(df, "apply", ["school", "gpa"], numeric=["gpa"], min_cell=None)
+    assert fit.notes == [f"school academy left out (every answer {answer}: no finite estimate)"]
+    assert fit.nobs == 400
+    rest = df[df["school"] != "academy"]
+    x = pd.get_dummies(rest["school"], prefix="school", prefix_sep="=", dtype=float)
+    x = pd.concat([x.drop(columns="school=charter"), rest[["gpa"]]], axis=1)
+    plain = OrderedModel(rest["apply"], x, distr="logit")
+    ref = plain.fit(method="bfgs", disp=False, maxiter=2000)
+    ref = plain.fit(method="newton", start_params=ref.params, disp=False, maxiter=100)
+    got = fit.tidy().set_index("term")["estimate"]
+    for term in ("school=private", "school=public", "gpa"):
+        assert got[term] == pytest.approx(ref.params[term], abs=1e-6)
+
+
+def test_a_reference_with_every_answer_at_one_end_is_refused(ucla):
+    df = _with_extra_school(ucla, "very likely")
+    with pytest.raises(ModelError, match="reference 'academy' of predictor 'school'"):
+        fit_ordinal(df, "apply", ["school"], reference={"school": "academy"}, min_cell=None)

@@ -676,7 +676,7 @@ def _ordinal(
         out["model"] = (f"ordered logit of {spec['question']}: {item['item_label']} (codes {min(codes)}-"
                         f"{max(codes)}) on {', '.join(predictors)}")  # fmt: skip
         out["nobs"] = fit.nobs
-        out["note"] = "; ".join(notes) or None
+        out["note"] = "; ".join([*notes, *fit.notes]) or None
         out["error"] = None
     except ModelError as exc:
         log.warning("ordinal model skipped: %s", exc)

@@ -169,6 +169,50 @@ def threshold_cov(params: np.ndarray, cov: np.ndarray, n_coef: int) -> np.ndarra
     return jac @ sub @ jac.T
 
 
+def _separated_levels(
+    data: pd.DataFrame, y: pd.Series, categorical: Sequence[str]
+) -> tuple[np.ndarray, list[tuple[str, str, str]]]:
+    """Levels of categorical predictors whose every answer is the lowest, or every
+    answer the highest, outcome level: their coefficient has no finite maximum-likelihood
+    estimate (the likelihood keeps rising as it goes to infinity), so a fit would stop
+    at some huge value. Such a level is left out with its rows, as Stata's ``logit``
+    drops a level that predicts the outcome perfectly; leaving rows out can separate
+    another level, so the check repeats until none is.
+
+    Returns
+    -------
+    keep : numpy.ndarray of bool
+        The rows to fit on.
+    separated : list of (predictor, level, answer)
+        Each level left out and the one answer all its rows gave.
+    """
+    keep = np.ones(len(data), dtype=bool)
+    out: list[tuple[str, str, str]] = []
+    codes = y.cat.codes.to_numpy()
+    labels = y.cat.categories
+    while True:
+        present = np.unique(codes[keep])
+        if len(present) < 2:
+            return keep, out
+        lo, hi = present[0], present[-1]
+        found = []
+        for pred in categorical:
+            values = data[pred].astype(str).to_numpy()
+            span = (
+                pd.DataFrame({"level": values[keep], "code": codes[keep]})
+                .groupby("level", sort=True)["code"]
+                .agg(["min", "max"])
+            )
+            for level, row in span.iterrows():
+                if row["max"] == lo or row["min"] == hi:
+                    found.append((pred, str(level), str(labels[row["min"]])))
+        if not found:
+            return keep, out
+        for pred, level, _ in found:
+            keep &= data[pred].astype(str).to_numpy() != level
+        out.extend(found)
+
+
 def fit_ordinal(
     frame: pd.DataFrame,
     outcome: str,
@@ -198,7 +242,9 @@ def fit_ordinal(
     min_cell
         Disclosure control: a level of a categorical predictor with fewer answers gets
         no coefficient of its own; its rows are left out and :attr:`OrdinalFit.notes`
-        says so. ``None`` keeps every level.
+        says so. ``None`` keeps every level. A level whose every answer is the lowest
+        (or every answer the highest) outcome level has no finite estimate: it is left
+        out too, with a note.
 
     Returns
     -------
@@ -255,6 +301,21 @@ def fit_ordinal(
     y = pd.Series(y, index=data.index).cat.remove_unused_categories()
     if len(y.cat.categories) < 2:
         raise ModelError(f"outcome {outcome!r} has fewer than two answer levels; nothing to model")
+    keep, separated = _separated_levels(data, y, [p for p in predictors if p not in numeric])
+    for pred, level, answer in separated:
+        if reference.get(pred) == level:
+            raise ModelError(
+                f"reference {level!r} of predictor {pred!r}: every answer is {answer!r}, so "
+                "the model has no finite estimate; choose another reference level"
+            )
+        notes.append(f"{pred} {level} left out (every answer {answer}: no finite estimate)")
+    if separated:
+        data, y = data[keep], y[keep].cat.remove_unused_categories()
+        if len(y.cat.categories) < 2:
+            raise ModelError(
+                f"outcome {outcome!r} has fewer than two answer levels once the levels "
+                "without a finite estimate are left out; nothing to model"
+            )
     dummies = []
     for pred in predictors:
         if pred in numeric:
