@@ -415,7 +415,8 @@ def fit_ordinal(
         Predictors entered as numbers.
     min_cell
         Levels of a predictor with fewer answers get no coefficient of their own (their
-        rows are left out; ``.notes`` says which).
+        rows are left out; ``.notes`` says which). So does a level whose every answer is
+        the lowest, or every answer the highest (no finite estimate).
     alpha
         1 - confidence level.
     codebook
