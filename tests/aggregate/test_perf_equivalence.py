@@ -624,6 +624,8 @@ def test_latest_submission_compares_years_past_the_nanosecond_range():
     got = clean_run.latest_submissions(who, t, alive)
     assert got.tolist() == [1, 3]  # by hand: 2919 is later than 2019, 2019 than 1019
     assert got.tolist() == reference_latest(who, t, alive).tolist()
+    aware = t.dt.tz_localize("UTC")  # times with a zone (the API's callers) sort alike
+    assert clean_run.latest_submissions(who, aware, alive).tolist() == [1, 3]
 
 
 def test_waves_parsed_once_per_text_equal_parsing_every_cell():

@@ -159,6 +159,22 @@ def test_iso_dates_are_not_read_day_first():
     assert got.iloc[2:].isna().all()
 
 
+def test_times_with_and_without_an_offset_in_one_column_are_read():
+    """Qualtrics' "Z" and "+01:00" beside plain times: offsets read as UTC, plain times
+    as written, one resolution (pandas alone refuses the mix)."""
+    got = parse_dates(pd.Series(
+        ["2019-05-01T10:00:00+01:00", "2019-05-01 09:30", "2019-05-01T10:00:00Z",
+         "02/05/2019 10:00+02:00"], dtype="str",
+    ))  # fmt: skip
+    assert str(got.dtype) == "datetime64[us]"
+    assert got.tolist() == [
+        pd.Timestamp("2019-05-01 09:00"),
+        pd.Timestamp("2019-05-01 09:30"),
+        pd.Timestamp("2019-05-01 10:00"),
+        pd.Timestamp("2019-05-02 08:00"),
+    ]
+
+
 def test_sites_from_data_when_no_register(write_export, codebook):
     rows = [dict(ROWS[0], site="North Vale"), dict(ROWS[1], site="South")]
     res = clean(read_template(write_export(rows), codebook), codebook, None)

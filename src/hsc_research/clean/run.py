@@ -282,7 +282,7 @@ def latest_submissions(who: np.ndarray, submitted: pd.Series, alive: np.ndarray)
     # Integer sort keys, not a frame sort: NaT is the smallest int64, so a missing time
     # sorts first, as the earliest submission. The times in their own unit: a cast to
     # nanoseconds would wrap a year past 2262 (a typo) round to another time.
-    t = submitted.to_numpy()[pos].view(np.int64)
+    t = np.asarray(submitted.array.asi8)[pos]
     order = np.lexsort((pos, t, w))
     last = np.ones(len(order), dtype=bool)
     ws = w[order]

@@ -185,11 +185,18 @@ def parse_dates(values: pd.Series, order: str = "dmy") -> pd.Series:
     Unparseable cells become NaT. :func:`infer_date_order` chooses ``order``.
     """
     # One resolution whatever the input form, so tables from different exports compare.
-    iso = pd.to_datetime(values, errors="coerce", format="ISO8601").astype("datetime64[us]")
+    # A time with an offset (Qualtrics' "Z", "+01:00") is read as UTC and one without as
+    # written, so that both kinds in one column compare (pandas refuses mixed offsets).
+    iso = _naive(pd.to_datetime(values, errors="coerce", format="ISO8601", utc=True))
     rest = iso.isna() & values.notna()
     if rest.any():
         other = pd.to_datetime(
-            values[rest], errors="coerce", dayfirst=order != "mdy", format="mixed"
+            values[rest], errors="coerce", dayfirst=order != "mdy", format="mixed", utc=True
         )
-        iso[rest] = other.astype("datetime64[us]")
+        iso[rest] = _naive(other)
     return iso
+
+
+def _naive(times: pd.Series) -> pd.Series:
+    """UTC times without their zone, in microseconds."""
+    return times.dt.tz_localize(None).astype("datetime64[us]")

@@ -190,14 +190,14 @@ def _separated_levels(
     out: list[tuple[str, str, str]] = []
     codes = y.cat.codes.to_numpy()
     labels = y.cat.categories
+    levels = {pred: data[pred].astype(str).to_numpy() for pred in categorical}
     while True:
         present = np.unique(codes[keep])
         if len(present) < 2:
             return keep, out
         lo, hi = present[0], present[-1]
         found = []
-        for pred in categorical:
-            values = data[pred].astype(str).to_numpy()
+        for pred, values in levels.items():
             span = (
                 pd.DataFrame({"level": values[keep], "code": codes[keep]})
                 .groupby("level", sort=True)["code"]
@@ -209,7 +209,7 @@ def _separated_levels(
         if not found:
             return keep, out
         for pred, level, _ in found:
-            keep &= data[pred].astype(str).to_numpy() != level
+            keep &= levels[pred] != level
         out.extend(found)
 
 
