@@ -183,3 +183,28 @@ def test_alias_bomb_fails_fast_with_one_line(tmp_path):
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("hsc_research.errors.CodebookError: ")
     assert "bomb.yaml: line 3: YAML anchors and aliases" in last
+
+
+def test_each_load_returns_its_own_codebook(tmp_path):
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(DEFAULT_CODEBOOK.read_bytes())
+    first = load_codebook(path)
+    first.scales.clear()  # a report that changes its copy
+    first.non_substantive["x"] = "y"
+    again = load_codebook(path)
+    assert again is not first
+    assert "agree4" in again.scales and "x" not in again.non_substantive
+    packaged = load_codebook(DEFAULT_CODEBOOK)
+    assert again.scales == packaged.scales and again.questions == packaged.questions
+
+
+def test_an_edited_codebook_is_read_again(tmp_path):
+    path = tmp_path / "codebook.yaml"
+    path.write_bytes(DEFAULT_CODEBOOK.read_bytes())
+    assert load_codebook(path).title != "Edited"
+    raw = yaml.safe_load(path.read_text())
+    raw["title"] = "Edited"
+    path.write_text(yaml.dump(raw, Dumper=_NoAliasDumper))
+    assert load_codebook(path).title == "Edited"
+    path.write_text("id: x\nscales: &s {}\n")
+    assert "anchors and aliases" in _error(path)

@@ -215,3 +215,45 @@ def test_funnel_plot_draws_the_limits_it_is_given():
     assert lines[0].get_xdata().tolist() == [40.0, 60.0]
     assert lines[0].get_ydata().tolist() == [pytest.approx(10), pytest.approx(15)]
     assert lines[3].get_ydata().tolist() == [pytest.approx(60), pytest.approx(55)]
+
+
+def _indicators(scope_rows):
+    return pd.DataFrame(scope_rows, columns=["indicator", "label", "wave", "estimate", "ci_low",
+                                             "ci_high"])  # fmt: skip
+
+
+def test_trend_chart_draws_each_wave_of_each_indicator():
+    nat = _indicators([("a", "Trust A", 2017, 0.40, 0.35, 0.45),
+                       ("a", "Trust A", 2019, 0.50, 0.45, 0.55),
+                       ("b", "Ties B", 2017, 0.20, 0.15, 0.25),
+                       ("b", "Ties B", 2019, 0.30, 0.25, 0.35)])  # fmt: skip
+    # The site has no 2017 value for b (suppressed): a gap, not a zero.
+    site = _indicators([("a", "Trust A", 2017, 0.10, 0.02, 0.20),
+                        ("a", "Trust A", 2019, 0.60, 0.50, 0.70),
+                        ("b", "Ties B", 2019, 0.90, 0.80, 0.95)])  # fmt: skip
+    fig = plots.trend_chart(site, nat, [2017, 2019], "Trends")
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.get_title(loc="left") for ax in panels] == ["Trust A", "Ties B"]
+    # Each errorbar draws its data line first, then two caps: site, then all sites.
+    a_site, a_nat = panels[0].lines[0], panels[0].lines[3]
+    assert a_site.get_ydata().tolist() == [pytest.approx(10), pytest.approx(60)]
+    assert a_nat.get_ydata().tolist() == [pytest.approx(40), pytest.approx(50)]
+    b_site = panels[1].lines[0].get_ydata()
+    assert np.isnan(b_site[0]) and b_site[1] == pytest.approx(90)
+    # The interval of the site's 2019 value in panel a: 50% to 70%.
+    segments = panels[0].collections[0].get_segments()
+    assert [s[:, 1].tolist() for s in segments][1] == [pytest.approx(50), pytest.approx(70)]
+    assert fig.series[("b", "national")].tolist() == [pytest.approx(20), pytest.approx(30)]
+
+
+def test_trend_chart_labels_waves_once_and_keeps_its_legend_inside():
+    nat = _indicators([(i, f"Indicator {i}", w, 0.5, 0.4, 0.6)
+                       for i in "abc" for w in (2014, 2017, 2019)])  # fmt: skip
+    fig = plots.trend_chart(nat.copy(), nat, [2014, 2017, 2019], "Trends")
+    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert [ax.xaxis.get_visible() for ax in panels] == [False, False, True]
+    assert [t.get_text() for t in panels[-1].get_xticklabels()] == ["2014", "2017", "2019"]
+    assert [t.get_text() for t in panels[0].get_yticklabels()] == ["0%", "50%", "100%"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["This site", "All sites"]
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h

@@ -4,7 +4,9 @@ the file and key; anchors and aliases refused (a mapping or codebook is read by
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import stat
 from pathlib import Path
 from typing import Any
@@ -137,9 +139,32 @@ def load_codebook(path: str | Path | None = None) -> Codebook:
         # Opening a FIFO would wait forever: check the file type first (stat never blocks).
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise CodebookError(f"{path}: not a regular file; give the codebook YAML file")
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=StrictLoader)  # noqa: S506
+        data = path.read_bytes()
     except OSError as exc:
         raise CodebookError(f"{path}: cannot read codebook ({exc.strerror})") from None
+    key = (str(path), hashlib.sha256(data).hexdigest())
+    if key not in _PARSED:
+        codebook = _parse_codebook(data, path)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = pickle.dumps(codebook, protocol=pickle.HIGHEST_PROTOCOL)
+        return codebook
+    # Each caller gets its own copy: a report that changes its codebook's dicts leaves
+    # the next report's alone.
+    return pickle.loads(_PARSED[key])  # noqa: S301 - bytes this process pickled itself
+
+
+#: Validated codebooks of this process, pickled, by (file, SHA-256 of its bytes): a
+#: warm report kernel reads the same codebook for every report, and parsing YAML costs
+#: a hundred times more than unpickling.
+_PARSED: dict[tuple[str, str], bytes] = {}
+_PARSED_MAX = 8
+
+
+def _parse_codebook(data: bytes, path: Path) -> Codebook:
+    """The codebook in ``data`` (the bytes of ``path``), validated."""
+    try:
+        raw = yaml.load(data.decode("utf-8"), Loader=StrictLoader)  # noqa: S506
     except UnicodeDecodeError:
         raise CodebookError(f"{path}: not UTF-8 text; save the codebook as UTF-8") from None
     except AliasRefused as exc:

@@ -294,26 +294,19 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
     Figure
         ``fig.cell_values`` holds the drawn matrix (NaN where masked or suppressed).
     """
-    grid = matrix.pivot_table(
-        index="rater", columns="target", values=value, aggfunc="first"
-    ).reindex(index=order, columns=order)
-    ns = matrix.pivot_table(index="rater", columns="target", values="n", aggfunc="first").reindex(
-        index=order, columns=order
-    )
-    present = (
-        matrix.assign(x=1)
-        .pivot_table(index="rater", columns="target", values="x", aggfunc="first")
-        .reindex(index=order, columns=order)
-    )
+    # Cells by (rater, target): three pivot tables cost more than drawing the heatmap.
+    cells = _by_key(matrix, ["rater", "target"], [value, "n"])
+    grid = pd.DataFrame([[cells.get((r, t), (np.nan, np.nan))[0] for t in order] for r in order],
+                        index=order, columns=order, dtype=float)  # fmt: skip
     diag = np.eye(len(order), dtype=bool)
     annot = np.empty(grid.shape, dtype=object)
-    for i in range(len(order)):
-        for j in range(len(order)):
-            v, n = grid.iat[i, j], ns.iat[i, j]
+    for i, r in enumerate(order):
+        for j, t in enumerate(order):
+            v, n = cells.get((r, t), (np.nan, np.nan))
             if diag[i, j]:
                 annot[i, j] = ""
-            elif pd.isna(v):
-                annot[i, j] = "supp." if present.iat[i, j] == 1 else ""
+            elif np.isnan(v):
+                annot[i, j] = "supp." if (r, t) in cells else ""
             else:
                 annot[i, j] = f"{fixed(v, 2)}\nn={int(n)}"
     fig, ax = plt.subplots(figsize=(8, 6.2))
@@ -424,6 +417,13 @@ def ranked_chart(
         fig,
         f"{title}. {len(order)} items ranked; highest: {top} at {_pct(series[groups[0][0]].iloc[0]) if order else 'n/a'}.",
     )
+
+
+def _by_key(data: pd.DataFrame, keys: list[str], fields: list[str]) -> dict[tuple, tuple]:
+    """``data``'s ``fields`` as floats (missing as NaN), by the tuple of its ``keys``."""
+    cols = [data[k].tolist() for k in keys]
+    vals = [data[f].to_numpy(dtype=float, na_value=np.nan).tolist() for f in fields]
+    return dict(zip(zip(*cols, strict=True), zip(*vals, strict=True), strict=True))
 
 
 def _wrap(text: str, width: int = 45) -> str:
@@ -544,25 +544,35 @@ def trend_chart(
     groups = [("national", national, NATIONAL_COLOUR, "s", "--", "All sites")]
     if site is not None:
         groups.insert(0, ("site", site, SITE_COLOUR, "o", "-", "This site"))
-    for ax, ind in zip(axes[:, 0], order, strict=True):
-        for k, (name, data, colour, marker, style, legend) in enumerate(groups):
-            d = data[data["indicator"] == ind].set_index("wave").reindex(waves)
+    # Each scope's values by (indicator, wave), looked up per panel: filtering the
+    # frame again for every panel cost more than drawing it.
+    values = {name: _by_key(data, ["indicator", "wave"], ["estimate", "ci_low", "ci_high"])
+              for name, data, *_ in groups}  # fmt: skip
+    missing = (np.nan, np.nan, np.nan)
+    for row, (ax, ind) in enumerate(zip(axes[:, 0], order, strict=True)):
+        # Limits first: the errorbars then need no autoscaling.
+        ax.set(xlim=(-0.3, len(waves) - 0.7), ylim=(0, 100))
+        for k, (name, _, colour, marker, style, legend) in enumerate(groups):
+            est, lo, hi = np.array([values[name].get((ind, w), missing) for w in waves]).T
             x = np.arange(len(waves)) + (k - (len(groups) - 1) / 2) * 0.08
-            y = 100 * d["estimate"].to_numpy(dtype=float)
-            err = 100 * np.vstack(
-                [d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]]
-            ).astype(float)
             # Wilson bounds at 0% or 100% can sit a rounding error past the estimate.
-            err = np.clip(err, 0, None)
-            ax.errorbar(x, y, yerr=err, color=colour, marker=marker, linestyle=style, capsize=3,
-                        label=legend)  # fmt: skip
-            series[(ind, name)] = pd.Series(y, index=waves)
+            err = np.clip(100 * np.vstack([est - lo, hi - est]), 0, None)
+            ax.errorbar(x, 100 * est, yerr=err, color=colour, marker=marker, linestyle=style,
+                        capsize=3, label=legend)  # fmt: skip
+            series[(ind, name)] = pd.Series(100 * est, index=waves)
         ax.set_title(_wrap(str(labels[ind]), 80), loc="left")
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("%")
+        # Three labelled ticks carry the unit: each tick is several artists to lay out
+        # and draw, in every one of the panels.
+        ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
         ax.grid(axis="y", alpha=0.3)
+        if row < len(order) - 1:
+            # The panels share the waves: only the bottom one draws its axis.
+            ax.xaxis.set_visible(False)
     axes[-1, 0].set_xticks(range(len(waves)), [str(w) for w in waves])
-    axes[0, 0].legend(loc="upper right", ncol=len(groups))
+    # Below the panels, not in the first one, where it covered the latest wave's values.
+    handles, names = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, names, ncol=len(groups), loc="lower center", frameon=False)
+    fig.legend_height = 0.45
     fig.suptitle(title)
     fig.series = series
     return _finish(fig, f"{title}. {len(order)} panels, one per indicator, each showing the "
