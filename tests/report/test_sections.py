@@ -27,6 +27,32 @@ def test_html_table_escapes_and_marks_suppressed():
     assert "Cap &lt;i&gt;" in html
 
 
+def _pandas_html(t: pd.DataFrame) -> str:
+    return t.to_html(index=False, escape=True, classes="report-table", border=0)
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        pd.DataFrame({"Site <b>": ["A & B", "<script>", "\"q\" 's'", ""], "n": [1, 22, 0, 5]}),
+        pd.DataFrame({"Indicator": ["Trust → GPs", "x  y"], "95% CI": ["1% to 3%", "-2 to 4"]}),
+        pd.DataFrame({"Empty": []}, dtype=object),
+    ],
+)
+def test_table_html_writes_pandas_markup(table):
+    from hsc_research.report.tables import table_html
+
+    assert table_html(table.astype(object)) == _pandas_html(table.astype(object))
+
+
+@pytest.mark.parametrize("odd", [" leading space", "two\nlines", "a  b", 0.125, True])
+def test_table_html_leaves_other_values_to_pandas(odd):
+    from hsc_research.report.tables import table_html
+
+    t = pd.DataFrame({"Value": [odd, "plain"]}, dtype=object)
+    assert table_html(t) == _pandas_html(t)
+
+
 def test_toc_lists_level_two_headings():
     body = ('<main><div class="jp-Cell"><h1 id="T">T<a class="anchor-link" href="#T">¶</a></h1></div>'
             '<div class="jp-Cell"><h2 id="A-b">A b<a class="anchor-link" href="#A-b">¶</a></h2></div></main>')  # fmt: skip
@@ -158,3 +184,37 @@ def test_self_view_table_reads_the_codebooks_question_and_wording(tmp_path):
     )
     assert "X" + caption in html and "All sites" + caption in html
     assert "prevent discharge" not in html
+
+
+def _rows_ctx(table):
+    from hsc_research.instrument import load_codebook
+
+    return report.Context({"t": table}, {"sites": {"x": "X"}, "waves": [2017, 2019]},
+                          load_codebook(), "x", 2019, 2017, 10)  # fmt: skip
+
+
+def test_context_rows_are_the_scope_and_wave_asked_for():
+    t = pd.DataFrame({"scope": ["x", "x", "_national", "x"], "wave": [2019, 2017, 2019, 2019],
+                      "v": [1, 2, 3, 4]})  # fmt: skip
+    ctx = _rows_ctx(t)
+    assert ctx.t("t")["v"].tolist() == [1, 4]
+    assert ctx.t("t", wave=None)["v"].tolist() == [1, 2, 4]
+    assert ctx.t("t", scope="_national")["v"].tolist() == [3]
+    assert ctx.t("t", wave=2017).index.tolist() == [1]
+
+
+def test_context_rows_changed_by_one_caller_are_new_for_the_next():
+    t = pd.DataFrame({"scope": ["x", "x"], "wave": [2019, 2019], "v": [1, 2]})
+    ctx = _rows_ctx(t)
+    first = ctx.t("t")
+    first["v"] = 0
+    del first["scope"]
+    assert ctx.t("t")["v"].tolist() == [1, 2] and "scope" in ctx.t("t")
+    assert t["v"].tolist() == [1, 2]
+
+
+def test_context_rows_follow_a_replaced_table():
+    ctx = _rows_ctx(pd.DataFrame({"scope": ["x"], "wave": [2019], "v": [1]}))
+    assert ctx.t("t")["v"].tolist() == [1]
+    ctx.tables["t"] = pd.DataFrame({"scope": ["x"], "wave": [2019], "v": [7]})
+    assert ctx.t("t")["v"].tolist() == [7]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hsc_research.aggregate.io import CODEBOOK_NAME, NATIONAL, read, text_sha256
@@ -25,6 +26,8 @@ class Context:
     wave: int
     previous_wave: int | None
     min_cell: int
+    #: Selections made by :meth:`t`, by (table, scope, wave): (the table, its rows).
+    _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_site(self) -> bool:
@@ -43,14 +46,26 @@ class Context:
         self, name: str, scope: str | None = None, wave: int | None | bool = True
     ) -> pd.DataFrame:
         """Rows of aggregate ``name`` for a scope (default the report's) and wave
-        (default the report's; ``None`` for all waves)."""
-        table = self.tables[name]
-        table = table[table["scope"] == (scope or self.scope)] if "scope" in table else table
+        (default the report's; ``None`` for all waves).
+
+        Each selection is made once per context (a report asks for some several
+        times) and handed out as a new frame: changes to it stay with the caller.
+        """
         if wave is True:
             wave = self.wave
-        if wave is not None and "wave" in table:
-            table = table[table["wave"] == wave]
-        return table
+        scope = scope or self.scope
+        table = self.tables[name]
+        made = self._rows.get((name, scope, wave))
+        if made is None or made[0] is not table:
+            keep = np.ones(len(table), dtype=bool)
+            if "scope" in table:
+                keep &= table["scope"].eq(scope).to_numpy(dtype=bool, na_value=False)
+            if wave is not None and "wave" in table:
+                keep &= table["wave"].eq(wave).to_numpy(dtype=bool, na_value=False)
+            # One selection by both columns: two successive row filters cost twice.
+            made = (table, table[keep])
+            self._rows[(name, scope, wave)] = made
+        return made[1].copy(deep=False)
 
     @property
     def scopes(self) -> list[tuple[str, str]]:
@@ -69,8 +84,9 @@ class Context:
 #: verified every table against ``meta.json``.
 SHARE_TABLES = False
 
-# (folder, table name, the table's SHA-256 in meta.json) -> every row of the table.
-_SHARED: dict[tuple[str, str, str], pd.DataFrame] = {}
+# (folder, table name, the table's SHA-256 in meta.json) -> every row of the table, and
+# the positions of each scope's rows.
+_SHARED: dict[tuple[str, str, str], tuple[pd.DataFrame, dict[str, np.ndarray]]] = {}
 
 
 class SharedTables(Mapping):
@@ -87,19 +103,24 @@ class SharedTables(Mapping):
         self.scopes = scopes
         self._cache: dict[str, pd.DataFrame] = {}
 
-    def _whole(self, name: str) -> pd.DataFrame:
+    def _whole(self, name: str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
         key = (str(self.folder), name, self.hashes[name])
         if key not in _SHARED:
-            _SHARED[key] = pd.read_parquet(self.folder / f"{name}.parquet")
+            whole = pd.read_parquet(self.folder / f"{name}.parquet")
+            # Where each scope's rows are, found once: every report takes its own.
+            rows = whole.groupby("scope", sort=False).indices if "scope" in whole else {}
+            _SHARED[key] = (whole, rows)
         return _SHARED[key]
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.hashes:
             raise KeyError(name)
         if name not in self._cache:
-            whole = self._whole(name)
+            whole, rows = self._whole(name)
             if self.scopes is not None and "scope" in whole:
-                part = whole[whole["scope"].isin(self.scopes)].reset_index(drop=True)
+                mine = [rows[s] for s in self.scopes if s in rows]
+                at = np.sort(np.concatenate(mine)) if mine else np.empty(0, dtype=np.intp)
+                part = whole.take(at).reset_index(drop=True)
             else:
                 part = whole.copy(deep=False)  # copy-on-write: changes stay in this report
             self._cache[name] = part

@@ -24,7 +24,7 @@ from hsc_research.aggregate.io import NATIONAL
 from hsc_research.report import plots
 from hsc_research.report.context import Context
 from hsc_research.report.formatting import fixed, p_text, pct_value, signed
-from hsc_research.report.tables import cell_ci, cell_n, cell_pct, family_caption
+from hsc_research.report.tables import cell_ci, cell_n, cell_pct, family_caption, table_html
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,8 @@ def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) ->
             .where(data.notna(), "suppressed")
             # A named column axis (a pivot's) would add a header over empty row headers.
             .rename_axis(columns=None)
-            .to_html(index=False, escape=True, classes="report-table", border=0)
         )
+        body = table_html(body)
         # The scroll box takes keyboard focus so a keyboard user can scroll a wide table.
         label = html.escape(f"Data for the figure: {caption or fig.alt_text}"[:120])
         table = (f'<details class="figure-data"><summary>Data for this figure</summary>'
