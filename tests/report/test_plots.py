@@ -257,3 +257,24 @@ def test_trend_chart_labels_waves_once_and_keeps_its_legend_inside():
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["This site", "All sites"]
     (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
     assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+
+
+def test_asymmetry_colourbar_label_fits_in_the_figure(codebook):
+    order = [p.id for p in codebook.professions]
+    labels = {p.id: p.short for p in codebook.professions}
+    asym = pd.DataFrame({"a": order[:-1], "b": order[1:], "diff": 0.3, "significant": False})
+    fig = plots.asymmetry_heatmap(asym, order, labels, "Asymmetry of relationships, a site")
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+    # Antisymmetric cells, read back from the drawn mesh (rows are raters).
+    drawn = fig.axes[0].collections[0].get_array().reshape(len(order), len(order))
+    assert drawn[0, 1] == pytest.approx(0.3) and drawn[1, 0] == pytest.approx(-0.3)
+
+
+def test_rating_heatmap_colourbar_ticks_are_the_scale_points():
+    m = pd.DataFrame({"rater": ["a", "b"], "target": ["b", "a"], "mean": [2.5, 4.0], "n": [20, 30]})
+    fig = plots.matrix_heatmap(m, ["a", "b"], {"a": "A", "b": "B"}, "Ties")
+    bar = fig.axes[1]
+    fig.canvas.draw()
+    shown = [t for t in bar.get_yticks() if 1 <= t <= 5]
+    assert shown == [1, 2, 3, 4, 5]

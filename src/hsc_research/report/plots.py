@@ -17,6 +17,7 @@ import itertools
 import matplotlib
 import matplotlib.colors
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -126,7 +127,12 @@ def _heatmap(ax, grid: pd.DataFrame, annot, *, cmap: str, vmin: float, vmax: flo
     ax.invert_yaxis()
     bar = ax.get_figure().colorbar(mesh, None, ax, label=cbar_label)
     bar.outline.set_linewidth(0)
+    # Five or so colourbar ticks (1 to 5 for a rating), not matplotlib's nine: each
+    # tick is several artists to lay out and draw.
+    bar.locator = matplotlib.ticker.MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10])
     ax.set(xticks=np.arange(cols) + 0.5, yticks=np.arange(rows) + 0.5)
+    # Cells are named by their labels; tick marks at their centres add nothing.
+    ax.tick_params(left=False, bottom=False)
     xtl = ax.set_xticklabels(xticklabels)
     ytl = ax.set_yticklabels(yticklabels, rotation="vertical", va="center")
     width, height = ax.get_position().size * ax.get_figure().get_size_inches() * 72
@@ -334,14 +340,16 @@ def asymmetry_heatmap(
     asym: pd.DataFrame, order: list[str], labels: dict[str, str], title: str
 ) -> Figure:
     """M - M^T: how much higher A rates B than B rates A, centred on 0."""
-    grid = pd.DataFrame(np.nan, index=order, columns=order)
-    for a, b, d in asym[["a", "b", "diff"]].itertuples(index=False):
-        if a in order and b in order:
-            grid.loc[a, b], grid.loc[b, a] = d, -d
-    sig = pd.DataFrame(False, index=order, columns=order)
-    for a, b, s in asym[["a", "b", "significant"]].itertuples(index=False):
-        if a in order and b in order:
-            sig.loc[a, b] = sig.loc[b, a] = bool(s)
+    at = {o: i for i, o in enumerate(order)}
+    values = np.full((len(order), len(order)), np.nan)
+    flags = np.zeros((len(order), len(order)), dtype=bool)
+    diffs = asym["diff"].to_numpy(dtype=float, na_value=np.nan)
+    for a, b, d, s in zip(asym["a"], asym["b"], diffs, asym["significant"], strict=True):
+        if a in at and b in at:
+            values[at[a], at[b]], values[at[b], at[a]] = d, -d
+            flags[at[a], at[b]] = flags[at[b], at[a]] = bool(s)
+    grid = pd.DataFrame(values, index=order, columns=order)
+    sig = pd.DataFrame(flags, index=order, columns=order)
     annot = grid.map(
         lambda v: "" if pd.isna(v) else f"{'+' if v > 0 else ''}{fixed(v, 2)}"
     ) + sig.map(lambda s: "*" if s else "")
@@ -349,7 +357,8 @@ def asymmetry_heatmap(
     fig, ax = plt.subplots(figsize=(8, 6.2))
     _heatmap(ax, grid, annot, cmap="RdBu", center=0, vmin=-limit, vmax=limit,
              mask=np.eye(len(order), dtype=bool) | grid.isna().to_numpy(),
-             cbar_label="Row rates column higher (+) or lower (-) than the reverse",
+             # Two lines: on one, the label ran past the top of the figure.
+             cbar_label="Row rates column higher (+)\nor lower (-) than the reverse",
              xticklabels=[labels[o] for o in order], yticklabels=[labels[o] for o in order])  # fmt: skip
     ax.set_xlabel("Profession rated (target)")
     ax.set_ylabel("Rater's profession")
@@ -564,7 +573,9 @@ def trend_chart(
         # Three labelled ticks carry the unit: each tick is several artists to lay out
         # and draw, in every one of the panels.
         ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
-        ax.grid(axis="y", alpha=0.3)
+        # The one grid line not on the frame (matplotlib's grid draws all three).
+        ax.axhline(50, color=matplotlib.rcParams["grid.color"], alpha=0.3,
+                   lw=matplotlib.rcParams["grid.linewidth"], zorder=0.5)  # fmt: skip
         if row < len(order) - 1:
             # The panels share the waves: only the bottom one draws its axis.
             ax.xaxis.set_visible(False)
