@@ -95,4 +95,6 @@ def _exporter():
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
+        # The notebook is validated once, after the last preprocessor, not after each.
+        optimistic_validation=True,
     )

@@ -241,6 +241,7 @@ def diverging_bars(
                     fontsize=11, color="#555")  # fmt: skip
     data = grid[drawn]
     ys = np.flatnonzero(drawn.to_numpy())
+    ax.set_xlim(-100, 100)  # before the bars: they then need no autoscaling
     half = data[mid_label] / 2 if mid_label else 0.0
     left = (-half - data[low_levels].sum(axis=1)).to_numpy(dtype=float)
     # One call per answer level (all rows at once), each bar named "<row>|<answer>".
@@ -254,7 +255,6 @@ def diverging_bars(
     ax.set_yticks(range(len(rows)), [f"{r} (n={_n(n.get(r))})" for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
-    ax.set_xlim(-100, 100)
     ax.set_xticks(range(-100, 101, 25), [f"{abs(t)}%" for t in range(-100, 101, 25)])
     ax.set_xlabel("% of substantive answers (low end left of 0, high end right)")
     ax.set_title(title)
@@ -265,9 +265,9 @@ def diverging_bars(
     fig.legend(handles, levels, ncol=-(-len(levels) // legend_rows), loc="lower center",
                fontsize=11, frameon=False)  # fmt: skip
     fig.legend_height = 0.35 * legend_rows + 0.1
+    high = grid[high_levels].sum(axis=1, min_count=1)
     alt = f"{title}. Diverging bars ({', '.join(levels)}) for {len(rows)} groups: " + "; ".join(
-        f"{r}: {_pct(wide.loc[r, high_levels].sum(min_count=1)) if r in wide.index else 'suppressed'} at the high end"
-        for r in rows
+        f"{r}: {_pct(high[r])} at the high end" for r in rows
     )
     return _finish(fig, alt)
 
