@@ -278,3 +278,17 @@ def test_rating_heatmap_colourbar_ticks_are_the_scale_points():
     fig.canvas.draw()
     shown = [t for t in bar.get_yticks() if 1 <= t <= 5]
     assert shown == [1, 2, 3, 4, 5]
+
+
+def test_funnel_legend_sits_below_the_plot_not_over_its_sites():
+    fun = pd.DataFrame({"scope": ["s1", "s2"], "n": [50, 200], "k": [18, 72],
+                        "estimate": [0.36, 0.36], "national": [0.36, 0.36],
+                        "outside": ["within", "within"]})  # fmt: skip
+    fig = plots.funnel_plot(fun, "Trust", {})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    plot = fig.axes[0].get_tightbbox(renderer)
+    assert legend.y1 <= plot.y0
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h

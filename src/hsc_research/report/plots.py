@@ -467,7 +467,7 @@ def funnel_plot(
     shown = funnel[funnel["estimate"].notna()]
     p0 = float(funnel["national"].iloc[0])
     adjusted = bool(funnel["adjusted"].iloc[0]) if "adjusted" in funnel else False
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(8, 5.6))
     grid = limits["at_base"].to_numpy(dtype=float)
     kind = "overdispersion-adjusted" if adjusted else "binomial"
     for cov, name, style in ((0.95, "95", "--"), (0.998, "998", ":")):
@@ -488,7 +488,10 @@ def funnel_plot(
     ax.set_xlabel("Respondents answering (site base)")
     ax.set_ylabel("% of respondents")
     ax.set_title(_wrap(title, 70))
-    ax.legend()
+    # Below the plot: placed inside it ("best"), the legend hid sites near the average.
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, ncol=2, loc="lower center", fontsize=11, frameon=False)
+    fig.legend_height = 0.8
     outside = shown[shown["outside"] != "within"]
     return _finish(fig, f"{title}. Funnel plot of {len(shown)} sites around {pct_value(100 * p0)} "
                         f"with {kind} limits; {len(outside)} outside the 95% limits.")  # fmt: skip
