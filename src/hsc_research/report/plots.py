@@ -429,10 +429,14 @@ def ranked_chart(
 
 
 def _by_key(data: pd.DataFrame, keys: list[str], fields: list[str]) -> dict[tuple, tuple]:
-    """``data``'s ``fields`` as floats (missing as NaN), by the tuple of its ``keys``."""
+    """``data``'s ``fields`` as floats (missing as NaN), by the tuple of its ``keys``; the
+    first row of a repeated key."""
     cols = [data[k].tolist() for k in keys]
     vals = [data[f].to_numpy(dtype=float, na_value=np.nan).tolist() for f in fields]
-    return dict(zip(zip(*cols, strict=True), zip(*vals, strict=True), strict=True))
+    out: dict[tuple, tuple] = {}
+    for key, row in zip(zip(*cols, strict=True), zip(*vals, strict=True), strict=True):
+        out.setdefault(key, row)
+    return out
 
 
 def _wrap(text: str, width: int = 45) -> str:
