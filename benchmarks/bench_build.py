@@ -74,6 +74,19 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_reference() -> float:
+    """Seconds one core takes for a fixed pure-Python loop: how fast the machine was.
+
+    On a shared machine the same build can take a third longer from one run to the
+    next; printed before and after, it says whether a run's figures are comparable.
+    """
+    t = time.perf_counter()
+    total = 0
+    for i in range(5_000_000):
+        total += i
+    return time.perf_counter() - t
+
+
 def bench_build(jobs: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         proj = Path(tmp)
@@ -82,7 +95,7 @@ def bench_build(jobs: int) -> None:
         sites = sorted(meta["sites"])
         agg = str(proj / "data/processed/aggregates")
 
-        load_before = load()
+        load_before, ref_before = load(), cpu_reference()
         ours, reports = timed_build_reports(proj, "--jobs", str(jobs))
         per_report = [r["seconds"] for r in reports]
         # A worker's first report also waited for whatever of the worker's warm-up
@@ -127,6 +140,8 @@ def bench_build(jobs: int) -> None:
         speed_up = naive / ours
         print(f"reports: {n} ({len(sites)} sites + national), --jobs {jobs}")
         print(f"{load_before} before, {load()} after")
+        print(f"machine speed: a fixed Python loop took {ref_before:.2f} s before the build and "
+              f"{cpu_reference():.2f} s after the naive loop")  # fmt: skip
         print(f"hsc-research build:        {ours:7.1f} s  ({ours / n:.2f} s per report, wall)")
         print(f"  worker seconds per report: mean {mean:.2f}, max {max(per_report):.2f}")
         if later:
