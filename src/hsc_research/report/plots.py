@@ -26,6 +26,7 @@ from matplotlib.text import Text
 from hsc_research.instrument import Codebook, Scale, load_codebook
 from hsc_research.report import layout
 from hsc_research.report.formatting import fixed, pct_value, signed
+from hsc_research.report.lookup import first_values
 
 #: Okabe-Ito palette (colour-blind safe).
 OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000")
@@ -301,7 +302,7 @@ def matrix_heatmap(matrix: pd.DataFrame, order: list[str], labels: dict[str, str
         ``fig.cell_values`` holds the drawn matrix (NaN where masked or suppressed).
     """
     # Cells by (rater, target): three pivot tables cost more than drawing the heatmap.
-    cells = _by_key(matrix, ["rater", "target"], [value, "n"])
+    cells = first_values(matrix, ["rater", "target"], [value, "n"])
     grid = pd.DataFrame([[cells.get((r, t), (np.nan, np.nan))[0] for t in order] for r in order],
                         index=order, columns=order, dtype=float)  # fmt: skip
     diag = np.eye(len(order), dtype=bool)
@@ -428,17 +429,6 @@ def ranked_chart(
     )
 
 
-def _by_key(data: pd.DataFrame, keys: list[str], fields: list[str]) -> dict[tuple, tuple]:
-    """``data``'s ``fields`` as floats (missing as NaN), by the tuple of its ``keys``; the
-    first row of a repeated key."""
-    cols = [data[k].tolist() for k in keys]
-    vals = [data[f].to_numpy(dtype=float, na_value=np.nan).tolist() for f in fields]
-    out: dict[tuple, tuple] = {}
-    for key, row in zip(zip(*cols, strict=True), zip(*vals, strict=True), strict=True):
-        out.setdefault(key, row)
-    return out
-
-
 def _wrap(text: str, width: int = 45) -> str:
     import textwrap
 
@@ -562,7 +552,7 @@ def trend_chart(
         groups.insert(0, ("site", site, SITE_COLOUR, "o", "-", "This site"))
     # Each scope's values by (indicator, wave), looked up per panel: filtering the
     # frame again for every panel cost more than drawing it.
-    values = {name: _by_key(data, ["indicator", "wave"], ["estimate", "ci_low", "ci_high"])
+    values = {name: first_values(data, ["indicator", "wave"], ["estimate", "ci_low", "ci_high"])
               for name, data, *_ in groups}  # fmt: skip
     missing = (np.nan, np.nan, np.nan)
     for row, (ax, ind) in enumerate(zip(axes[:, 0], order, strict=True)):

@@ -8,12 +8,14 @@ from __future__ import annotations
 import html
 import re
 
+import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
 
 from hsc_research.config import MIN_CELL
 from hsc_research.report.context import Context
 from hsc_research.report.formatting import bound, fixed, p_text, pct, pct_value, signed
+from hsc_research.report.lookup import first_values
 from hsc_research.report.text import md_text
 from hsc_research.stats.disclosure import suppressed_text
 from hsc_research.stats.multiplicity import CORRECTIONS, interval_label
@@ -66,25 +68,6 @@ def table_html(table: pd.DataFrame) -> str:
 #: Text pandas writes as it is (escaped): no line breaks, tabs or runs of spaces, and no
 #: space at either end, which pandas would strip or spell out.
 _PLAIN_TEXT = re.compile(r"(?!\s)(?:(?!  )[^\t\n\r\v\f])*(?<!\s)")
-
-
-def first_values(rows: pd.DataFrame, keys: list[str], value: str) -> dict[tuple, object]:
-    """The first non-missing ``value`` of each combination of ``keys`` (missing when it
-    has none), as ``pivot_table(aggfunc="first")`` gives them, without building the pivot.
-
-    Examples
-    --------
-    >>> rows = pd.DataFrame({"indicator": ["a", "a", "b"], "wave": [2017, 2017, 2019],
-    ...                      "estimate": [None, 0.4, 0.5]})
-    >>> first_values(rows, ["indicator", "wave"], "estimate")
-    {('a', 2017): 0.4, ('b', 2019): 0.5}
-    """
-    out: dict[tuple, object] = {}
-    values = rows[value].tolist()
-    for key, v in zip(zip(*(rows[k].tolist() for k in keys), strict=True), values, strict=True):
-        if key not in out or (pd.isna(out[key]) and not pd.isna(v)):
-            out[key] = v
-    return out
 
 
 def cell_pct(v) -> object:
@@ -285,13 +268,13 @@ def role_level_table(ctx: Context) -> HTML:
         gap = ctx.t("role_gaps", scope=scope)
         if est.empty:
             continue
-        wide = first_values(est, ["indicator", "role_level"], "estimate")
+        wide = first_values(est, ["indicator", "role_level"], ["estimate"])
         order = list(dict.fromkeys(est["indicator"]))
         labels = est.drop_duplicates("indicator").set_index("indicator")["label"]
         level, sentence = family_caption(gap)
         table = pd.DataFrame({"Indicator": [labels[i] for i in order]})
         for rid, rlabel in roles.items():
-            table[rlabel] = [cell_pct(wide.get((i, rid))) for i in order]
+            table[rlabel] = [cell_pct(wide.get((i, rid), (np.nan,))[0]) for i in order]
         parts.append(html_table(table, f"{name}, {ctx.wave}: % on each headline indicator by role level",
                                 ctx.min_cell).data)  # fmt: skip
         gap = gap.assign(
@@ -313,12 +296,12 @@ def trend_table(ctx: Context) -> HTML | Markdown:
     parts = []
     for scope, name in ctx.scopes:
         ind = ctx.t("indicators", scope=scope, wave=None)
-        wide = first_values(ind, ["indicator", "wave"], "estimate")
+        wide = first_values(ind, ["indicator", "wave"], ["estimate"])
         order = list(dict.fromkeys(ind["indicator"]))
         labels = ind.drop_duplicates("indicator").set_index("indicator")["label"]
         table = pd.DataFrame({"Indicator": [labels[i] for i in order]})
         for w in waves:
-            table[str(w)] = [cell_pct(wide.get((i, w))) for i in order]
+            table[str(w)] = [cell_pct(wide.get((i, w), (np.nan,))[0]) for i in order]
         tr = ctx.t("indicator_trend", scope=scope, wave=None).set_index("indicator").reindex(order)
         level, sentence = family_caption(tr)
         table[f"Change {waves[0]} to {waves[-1]} (points)"] = [
