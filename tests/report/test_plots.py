@@ -292,3 +292,10 @@ def test_funnel_legend_sits_below_the_plot_not_over_its_sites():
     assert legend.y1 <= plot.y0
     (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
     assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+
+
+def test_trend_chart_refuses_a_wave_given_twice():
+    nat = _indicators([("a", "Trust A", 2019, 0.50, 0.45, 0.55),
+                       ("a", "Trust A", 2019, 0.90, 0.80, 0.95)])  # fmt: skip
+    with pytest.raises(ValueError, match="indicator 'a' in wave 2019 more than once"):
+        plots.trend_chart(None, nat, [2019], "Trends")

@@ -35,14 +35,27 @@ def _pandas_html(t: pd.DataFrame) -> str:
     "table",
     [
         pd.DataFrame({"Site <b>": ["A & B", "<script>", "\"q\" 's'", ""], "n": [1, 22, 0, 5]}),
-        pd.DataFrame({"Indicator": ["Trust → GPs", "x  y"], "95% CI": ["1% to 3%", "-2 to 4"]}),
+        pd.DataFrame({"Indicator": ["Trust → GPs", "x y"], "95% CI": ["1% to 3%", "-2 to 4"]}),
         pd.DataFrame({"Empty": []}, dtype=object),
     ],
 )
-def test_table_html_writes_pandas_markup(table):
+def test_table_html_writes_pandas_markup(table, monkeypatch):
     from hsc_research.report.tables import table_html
 
-    assert table_html(table.astype(object)) == _pandas_html(table.astype(object))
+    expected = _pandas_html(table.astype(object))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("went to pandas")
+
+    monkeypatch.setattr(pd.DataFrame, "to_html", refuse)  # written directly, not by pandas
+    assert table_html(table.astype(object)) == expected
+
+
+def test_table_html_leaves_a_named_column_axis_to_pandas():
+    from hsc_research.report.tables import table_html
+
+    t = pd.DataFrame({"2017": ["1"], "2019": ["2"]}, dtype=object).rename_axis(columns="wave")
+    assert table_html(t) == _pandas_html(t)
 
 
 @pytest.mark.parametrize("odd", [" leading space", "two\nlines", "a  b", 0.125, True])
@@ -218,3 +231,5 @@ def test_context_rows_follow_a_replaced_table():
     assert ctx.t("t")["v"].tolist() == [1]
     ctx.tables["t"] = pd.DataFrame({"scope": ["x"], "wave": [2019], "v": [7]})
     assert ctx.t("t")["v"].tolist() == [7]
+    ctx.tables["t"].loc[0, "v"] = 99  # changed in place
+    assert ctx.t("t")["v"].tolist() == [99]

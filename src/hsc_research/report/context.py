@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,6 @@ class Context:
     wave: int
     previous_wave: int | None
     min_cell: int
-    #: Selections made by :meth:`t`, by (table, scope, wave): (the table, its rows).
-    _rows: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_site(self) -> bool:
@@ -46,26 +44,17 @@ class Context:
         self, name: str, scope: str | None = None, wave: int | None | bool = True
     ) -> pd.DataFrame:
         """Rows of aggregate ``name`` for a scope (default the report's) and wave
-        (default the report's; ``None`` for all waves).
-
-        Each selection is made once per context (a report asks for some several
-        times) and handed out as a new frame: changes to it stay with the caller.
-        """
+        (default the report's; ``None`` for all waves)."""
         if wave is True:
             wave = self.wave
-        scope = scope or self.scope
         table = self.tables[name]
-        made = self._rows.get((name, scope, wave))
-        if made is None or made[0] is not table:
-            keep = np.ones(len(table), dtype=bool)
-            if "scope" in table:
-                keep &= table["scope"].eq(scope).to_numpy(dtype=bool, na_value=False)
-            if wave is not None and "wave" in table:
-                keep &= table["wave"].eq(wave).to_numpy(dtype=bool, na_value=False)
-            # One selection by both columns: two successive row filters cost twice.
-            made = (table, table[keep])
-            self._rows[(name, scope, wave)] = made
-        return made[1].copy(deep=False)
+        # One selection by both columns: two successive row filters cost twice as much.
+        keep = np.ones(len(table), dtype=bool)
+        if "scope" in table:
+            keep &= table["scope"].eq(scope or self.scope).to_numpy(dtype=bool, na_value=False)
+        if wave is not None and "wave" in table:
+            keep &= table["wave"].eq(wave).to_numpy(dtype=bool, na_value=False)
+        return table[keep]
 
     @property
     def scopes(self) -> list[tuple[str, str]]:
@@ -118,7 +107,7 @@ class SharedTables(Mapping):
         if name not in self._cache:
             whole, rows = self._whole(name)
             if self.scopes is not None and "scope" in whole:
-                mine = [rows[s] for s in self.scopes if s in rows]
+                mine = [rows[s] for s in dict.fromkeys(self.scopes) if s in rows]
                 at = np.sort(np.concatenate(mine)) if mine else np.empty(0, dtype=np.intp)
                 part = whole.take(at).reset_index(drop=True)
             else:

@@ -552,6 +552,12 @@ def trend_chart(
         groups.insert(0, ("site", site, SITE_COLOUR, "o", "-", "This site"))
     # Each scope's values by (indicator, wave), looked up per panel: filtering the
     # frame again for every panel cost more than drawing it.
+    for name, data, *_ in groups:
+        repeated = data[data.duplicated(["indicator", "wave"])]
+        if len(repeated):  # an estimate and an interval could come from different rows
+            first = repeated.iloc[0]
+            raise ValueError(f"trend_chart: the {name} rows hold indicator {first['indicator']!r} "
+                             f"in wave {first['wave']} more than once; pass one scope's rows")  # fmt: skip
     values = {name: first_values(data, ["indicator", "wave"], ["estimate", "ci_low", "ci_high"])
               for name, data, *_ in groups}  # fmt: skip
     missing = (np.nan, np.nan, np.nan)

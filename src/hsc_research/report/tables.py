@@ -48,9 +48,14 @@ def table_html(table: pd.DataFrame) -> str:
     """
     columns = list(table.columns)
     cells = table.to_numpy(dtype=object).ravel().tolist()
-    plain = not isinstance(table.columns, pd.MultiIndex) and all(
-        type(v) in (str, int) and (type(v) is int or _PLAIN_TEXT.fullmatch(v))
-        for v in [*columns, *cells]
+    # A named column axis adds a header row and a cell to each row in pandas' markup.
+    plain = (
+        table.columns.name is None
+        and not isinstance(table.columns, pd.MultiIndex)
+        and all(
+            type(v) in (str, int) and (type(v) is int or _PLAIN_TEXT.fullmatch(v))
+            for v in [*columns, *cells]
+        )
     )
     if not plain:
         return table.to_html(index=False, escape=True, classes="report-table", border=0)
