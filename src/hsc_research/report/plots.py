@@ -254,6 +254,7 @@ def diverging_bars(
             patch.set_gid(f"{row}|{lv}")
         left = left + width
     ax.set_yticks(range(len(rows)), [f"{r} (n={_n(n.get(r))})" for r in rows])
+    ax.tick_params(axis="y", left=False)  # each bar is named by its label
     ax.invert_yaxis()
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xticks(range(-100, 101, 25), [f"{abs(t)}%" for t in range(-100, 101, 25)])
@@ -415,6 +416,7 @@ def ranked_chart(
         )
         series[name] = pd.Series(x, index=order)
     ax.set_yticks(range(len(order)), [_wrap(o) for o in order])
+    ax.tick_params(axis="y", left=False)  # each item is named by its label
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
     ax.set_xlabel(xlabel)
