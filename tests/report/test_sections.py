@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -233,3 +234,23 @@ def test_context_rows_follow_a_replaced_table():
     assert ctx.t("t")["v"].tolist() == [7]
     ctx.tables["t"].loc[0, "v"] = 99  # changed in place
     assert ctx.t("t")["v"].tolist() == [99]
+
+
+def test_table_html_writes_every_kind_of_missing_value_in_words():
+    from hsc_research.report.tables import table_html
+
+    t = pd.DataFrame({"Site": ["North", None, "South", "East"],
+                      "n": pd.array([12, pd.NA, 30, 7], dtype="Int64"),
+                      "%": [np.nan, "40%", pd.NA, "5%"]})  # fmt: skip
+    expected = _pandas_html(t.astype(object).where(t.notna(), "suppressed"))
+    assert table_html(t, missing="suppressed") == expected
+    assert expected.count("<td>suppressed</td>") == 4
+
+
+def test_table_html_missing_values_beside_decimals_go_to_pandas_in_words():
+    from hsc_research.report.tables import table_html
+
+    t = pd.DataFrame({"mean": [2.75, np.nan], "when": [pd.Timestamp("2019-01-01"), pd.NaT]})
+    out = table_html(t, missing="suppressed")
+    assert out == _pandas_html(t.astype(object).where(t.notna(), "suppressed"))
+    assert out.count("<td>suppressed</td>") == 2

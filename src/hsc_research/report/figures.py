@@ -110,13 +110,8 @@ def figure(fig, caption: str | None = None, data: pd.DataFrame | None = None) ->
     cap = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
     table = ""
     if data is not None and len(data):
-        body = (
-            data.astype(object)
-            .where(data.notna(), "suppressed")
-            # A named column axis (a pivot's) would add a header over empty row headers.
-            .rename_axis(columns=None)
-        )
-        body = table_html(body)
+        # A named column axis (a pivot's) would add a header over empty row headers.
+        body = table_html(data.rename_axis(columns=None), missing="suppressed")
         # The scroll box takes keyboard focus so a keyboard user can scroll a wide table.
         label = html.escape(f"Data for the figure: {caption or fig.alt_text}"[:120])
         table = (f'<details class="figure-data"><summary>Data for this figure</summary>'

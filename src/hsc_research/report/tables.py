@@ -23,21 +23,20 @@ from hsc_research.stats.multiplicity import CORRECTIONS, interval_label
 
 def html_table(table: pd.DataFrame, caption: str, min_cell: int = MIN_CELL) -> HTML:
     """An escaped HTML table; missing values read as suppressed."""
-    # to_html's na_rep misses pd.NA in object columns: replace every missing value here.
-    table = table.astype(object).where(table.notna(), suppressed_text(min_cell))
-    body = table_html(table)
+    body = table_html(table, missing=suppressed_text(min_cell))
     body = body.replace("<table", f'<table aria-label="{html.escape(caption)}"', 1)
     # Wide tables scroll sideways inside their own box on narrow screens.
     return HTML(f'<p><strong>{html.escape(caption)}</strong></p><div class="table-scroll" '
                 f'tabindex="0" role="region" aria-label="{html.escape(caption[:80])}">{body}</div>')  # fmt: skip
 
 
-def table_html(table: pd.DataFrame) -> str:
-    """``table.to_html(index=False, escape=True, classes="report-table", border=0)``.
+def table_html(table: pd.DataFrame, missing: str | None = None) -> str:
+    """``table.to_html(index=False, escape=True, classes="report-table", border=0)``, with
+    every missing value written as ``missing`` when it is given.
 
-    A report's tables hold text and whole numbers only (missing values already in
-    words): those are written here directly, the same markup at a tenth of pandas'
-    cost. Any other table (numbers with decimals, column levels) goes to pandas.
+    A report's tables hold text, whole numbers and missing values only: those are
+    written here directly, the same markup at a tenth of pandas' cost. Any other table
+    (numbers with decimals, column levels) goes to pandas.
 
     Examples
     --------
@@ -48,6 +47,9 @@ def table_html(table: pd.DataFrame) -> str:
     """
     columns = list(table.columns)
     cells = table.to_numpy(dtype=object).ravel().tolist()
+    if missing is not None:
+        # What notna() calls missing; to_html's na_rep would miss pd.NA in object columns.
+        cells = [missing if _is_missing(v) else v for v in cells]
     # A named column axis adds a header row and a cell to each row in pandas' markup.
     plain = (
         table.columns.name is None
@@ -58,6 +60,8 @@ def table_html(table: pd.DataFrame) -> str:
         )
     )
     if not plain:
+        if missing is not None:
+            table = table.astype(object).where(table.notna(), missing)
         return table.to_html(index=False, escape=True, classes="report-table", border=0)
     width = len(columns)
     head = "".join(f"      <th>{html.escape(str(c), quote=False)}</th>\n" for c in columns)
@@ -68,6 +72,15 @@ def table_html(table: pd.DataFrame) -> str:
         rows.append(f"    <tr>\n{tds}    </tr>\n")
     return ('<table class="dataframe report-table">\n  <thead>\n    <tr style="text-align: right;">\n'
             f"{head}    </tr>\n  </thead>\n  <tbody>\n{''.join(rows)}  </tbody>\n</table>")  # fmt: skip
+
+
+def _is_missing(value) -> bool:
+    return (
+        value is None
+        or value is pd.NA
+        or value is pd.NaT
+        or (isinstance(value, float) and value != value)
+    )
 
 
 #: Text pandas writes as it is (escaped): no line breaks, tabs or runs of spaces, and no
