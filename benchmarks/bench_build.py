@@ -16,6 +16,10 @@ times:
 Then, on a demo of ``--cluster-sites`` sites (200 by default, about 10-20 minutes on
 2 cores), the local pool against ``--scheduler local`` (a LocalCluster of two workers).
 
+``--against REV`` builds one demo alternately with this checkout's code and with REV's
+(three rounds), printing the worker seconds per report of each: the machine's speed can
+drift by a third within minutes, so a before-and-after needs runs side by side.
+
 Targets on 2 cores: (1) at least 8 times faster than (2), and at most 1.0 s of worker
 time per report.
 """
@@ -170,12 +174,53 @@ def bench_cluster(n_sites: int, jobs: int) -> None:
               f"(worker s per report {sum(cluster_per) / n:.2f}; includes starting the cluster)")  # fmt: skip
 
 
+def bench_against(rev: str, jobs: int, rounds: int = 3) -> None:
+    """The build with this checkout's code against the build with ``rev``'s, alternately
+    on one demo: on a shared machine whose speed drifts, only runs minutes apart compare.
+
+    ``rev``'s package is a git worktree put first on ``PYTHONPATH`` (the build's worker
+    processes and kernels inherit it); the demo's aggregates are this checkout's, so
+    ``rev`` must read the same aggregates format.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "rev"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)  # fmt: skip
+        try:
+            proj = Path(tmp) / "demo"
+            proj.mkdir()
+            demo(proj)
+            means: dict[str, list[float]] = {rev: [], "this checkout": []}
+            for _ in range(rounds):
+                for name in means:
+                    env = dict(os.environ)
+                    if name == rev:
+                        env["PYTHONPATH"] = str(tree / "src")
+                    subprocess.run([CLI, "--root", str(proj), "build", "--no-progress",
+                                    "--jobs", str(jobs)], check=True, capture_output=True, env=env)  # fmt: skip
+                    manifest = json.loads((proj / "reports/manifest.json").read_text())
+                    seconds = [r["seconds"] for r in manifest["reports"]]
+                    means[name].append(sum(seconds) / len(seconds))
+                    print(f"{name:>14}: worker s per report, mean {means[name][-1]:.2f} "
+                          f"(fixed loop {cpu_reference():.2f} s)", flush=True)  # fmt: skip
+            for name, values in means.items():
+                print(f"{name:>14}: {', '.join(f'{v:.2f}' for v in values)}")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+                           capture_output=True)  # fmt: skip
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--part", choices=["build", "cluster", "all"], default="all")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--cluster-sites", type=int, default=200)
+    p.add_argument("--against", metavar="REV",
+                   help="instead: this checkout's build against REV's, alternately")  # fmt: skip
     args = p.parse_args()
+    if args.against:
+        bench_against(args.against, args.jobs)
+        return
     if args.part in ("build", "all"):
         bench_build(args.jobs)
     if args.part in ("cluster", "all"):
