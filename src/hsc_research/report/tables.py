@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 from IPython.display import HTML, Markdown
+from pandas.api.types import is_scalar
 
 from hsc_research.config import MIN_CELL
 from hsc_research.report.context import Context
@@ -49,7 +50,7 @@ def table_html(table: pd.DataFrame, missing: str | None = None) -> str:
     cells = table.to_numpy(dtype=object).ravel().tolist()
     if missing is not None:
         # What notna() calls missing; to_html's na_rep would miss pd.NA in object columns.
-        cells = [missing if _is_missing(v) else v for v in cells]
+        cells = [missing if is_scalar(v) and pd.isna(v) else v for v in cells]
     # A named column axis adds a header row and a cell to each row in pandas' markup.
     plain = (
         table.columns.name is None
@@ -72,15 +73,6 @@ def table_html(table: pd.DataFrame, missing: str | None = None) -> str:
         rows.append(f"    <tr>\n{tds}    </tr>\n")
     return ('<table class="dataframe report-table">\n  <thead>\n    <tr style="text-align: right;">\n'
             f"{head}    </tr>\n  </thead>\n  <tbody>\n{''.join(rows)}  </tbody>\n</table>")  # fmt: skip
-
-
-def _is_missing(value) -> bool:
-    return (
-        value is None
-        or value is pd.NA
-        or value is pd.NaT
-        or (isinstance(value, float) and value != value)
-    )
 
 
 #: Text pandas writes as it is (escaped): no line breaks, tabs or runs of spaces, and no
