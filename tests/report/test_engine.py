@@ -290,3 +290,21 @@ def test_reports_run_from_another_thread_use_the_same_warm_kernel(tmp_path):
     assert _outputs(nb) == ["ok"]
     assert _outputs(worker.execute(_task(probe), tmp_path / "c.ipynb")) == ["ok"]
     assert engine._kernel is kernel
+
+
+def test_kernel_code_that_raises_is_reported_by_its_error(tmp_path):
+    kernel = engine.warm_kernel("python3", str(tmp_path))
+    with pytest.raises(engine.KernelCodeError, match="ZeroDivisionError"):
+        kernel.run("1 / 0")
+    kernel.run("x = 1")  # the kernel goes on serving
+
+
+def test_reset_client_keeps_no_report_output(tmp_path):
+    """Only the notebook client reads the kernel's output: a second subscriber would
+    hold every message of every report until the next reset read them all."""
+    loud = _notebook(tmp_path / "loud.ipynb", 'print("x" * 1_000_000)')
+    worker.execute(_task(loud), tmp_path / "out.ipynb")
+    kernel = engine._kernel
+    assert not kernel.client.iopub_channel.is_alive()
+    probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
+    assert _outputs(worker.execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]

@@ -93,6 +93,10 @@ class WarmKernel:
         self.client.start_channels()
         try:
             self.client.wait_for_ready(timeout=60)
+            # This client reads only replies. Subscribed to the kernel's output, it would
+            # queue every message of every report (their figures included) and read them
+            # all at the next reset.
+            self.client.iopub_channel.close()
             msg_id = self.client.execute(
                 _warm_code(imports), silent=True, store_history=False, allow_stdin=False
             )
@@ -118,25 +122,21 @@ class WarmKernel:
         KernelCodeError
             The code raised in the kernel (its error name and value).
         """
-        reply = self.client.execute_interactive(
-            code,
-            silent=True,
-            store_history=False,
-            allow_stdin=False,
-            timeout=RESET_TIMEOUT,
-            output_hook=lambda msg: None,
-        )
-        content = reply["content"]
-        if content.get("status") != "ok":
-            raise KernelCodeError(f"{content.get('ename')}: {content.get('evalue')}")
+        self._wait(self.client.execute(code, silent=True, store_history=False, allow_stdin=False))
 
     def _wait(self, msg_id: str) -> None:
         """Wait for the reply to request ``msg_id``; raise if the code raised."""
+        import queue
         import time
 
         deadline = time.monotonic() + RESET_TIMEOUT
         while True:
-            reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            try:
+                reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+            except queue.Empty:
+                raise KernelCodeError(
+                    f"the kernel did not answer within {RESET_TIMEOUT} s (busy, or stopped)"
+                ) from None
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         content = reply["content"]
