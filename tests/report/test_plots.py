@@ -222,6 +222,16 @@ def _indicators(scope_rows):
                                              "ci_high"])  # fmt: skip
 
 
+def _trend_panels(fig):
+    """Each panel of a trend chart as drawn: its title and the data y of its frame's
+    bottom (0%) and top (100%), first panel first."""
+    ax = fig.axes[0]
+    frames = next(c for c in ax.collections if c.get_label() == "_frames")
+    edges = [(seg[:, 1].min(), seg[:, 1].max()) for seg in frames.get_segments()]
+    titles = [t.get_text() for t in ax.texts if "%" not in t.get_text()]
+    return list(zip(titles, edges, strict=True))
+
+
 def test_trend_chart_draws_each_wave_of_each_indicator():
     nat = _indicators([("a", "Trust A", 2017, 0.40, 0.35, 0.45),
                        ("a", "Trust A", 2019, 0.50, 0.45, 0.55),
@@ -232,17 +242,21 @@ def test_trend_chart_draws_each_wave_of_each_indicator():
                         ("a", "Trust A", 2019, 0.60, 0.50, 0.70),
                         ("b", "Ties B", 2019, 0.90, 0.80, 0.95)])  # fmt: skip
     fig = plots.trend_chart(site, nat, [2017, 2019], "Trends")
-    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
-    assert [ax.get_title(loc="left") for ax in panels] == ["Trust A", "Ties B"]
+    (title_a, (a0, a100)), (title_b, (b0, b100)) = _trend_panels(fig)
+    assert (title_a, title_b) == ("Trust A", "Ties B")
+    assert a100 - a0 == pytest.approx(100) and b100 - b0 == pytest.approx(100)
+    ax = fig.axes[0]
     # Each errorbar draws its data line first, then two caps: site, then all sites.
-    a_site, a_nat = panels[0].lines[0], panels[0].lines[3]
-    assert a_site.get_ydata().tolist() == [pytest.approx(10), pytest.approx(60)]
-    assert a_nat.get_ydata().tolist() == [pytest.approx(40), pytest.approx(50)]
-    b_site = panels[1].lines[0].get_ydata()
-    assert np.isnan(b_site[0]) and b_site[1] == pytest.approx(90)
+    # A panel's points are its percentages above its frame's bottom; NaN ends a panel.
+    site_y, nat_y = ax.lines[0].get_ydata(), ax.lines[3].get_ydata()
+    assert (site_y[:2] - a0).tolist() == [pytest.approx(10), pytest.approx(60)]
+    assert (nat_y[:2] - a0).tolist() == [pytest.approx(40), pytest.approx(50)]
+    assert np.isnan(site_y[2]) and np.isnan(site_y[3])  # panel end; b's 2017 gap
+    assert site_y[4] - b0 == pytest.approx(90)
+    assert (nat_y[3:5] - b0).tolist() == [pytest.approx(20), pytest.approx(30)]
     # The interval of the site's 2019 value in panel a: 50% to 70%.
-    segments = panels[0].collections[0].get_segments()
-    assert [s[:, 1].tolist() for s in segments][1] == [pytest.approx(50), pytest.approx(70)]
+    bars = [s[:, 1] - a0 for s in ax.collections[0].get_segments() if len(s)]
+    assert bars[1].tolist() == [pytest.approx(50), pytest.approx(70)]
     assert fig.series[("b", "national")].tolist() == [pytest.approx(20), pytest.approx(30)]
 
 
@@ -250,13 +264,41 @@ def test_trend_chart_labels_waves_once_and_keeps_its_legend_inside():
     nat = _indicators([(i, f"Indicator {i}", w, 0.5, 0.4, 0.6)
                        for i in "abc" for w in (2014, 2017, 2019)])  # fmt: skip
     fig = plots.trend_chart(nat.copy(), nat, [2014, 2017, 2019], "Trends")
-    panels = [ax for ax in fig.axes if ax.get_title(loc="left")]
-    assert [ax.xaxis.get_visible() for ax in panels] == [False, False, True]
-    assert [t.get_text() for t in panels[-1].get_xticklabels()] == ["2014", "2017", "2019"]
-    assert [t.get_text() for t in panels[0].get_yticklabels()] == ["0%", "50%", "100%"]
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2014", "2017", "2019"]
+    percent = [t.get_text() for t in ax.texts if "%" in t.get_text()]
+    assert percent == ["0%", "50%", "100%"] * 3
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["This site", "All sites"]
     (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
     assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
+
+
+def test_trend_chart_titles_sit_between_panels_without_overlap():
+    long = "A headline indicator whose label is long enough to wrap onto a second line of the panel"
+    nat = _indicators([(i, label, 2019, 0.5, 0.4, 0.6)
+                       for i, label in (("a", "Short"), ("b", long), ("c", long + " again"))])  # fmt: skip
+    fig = plots.trend_chart(None, nat, [2019], "Trends")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    to_display = ax.transData.transform
+    titles = [t for t in ax.texts if "%" not in t.get_text()]
+    assert [t.get_text().count("\n") for t in titles] == [0, 1, 1]
+    panels = _trend_panels(fig)
+    pad = plots.matplotlib.rcParams["axes.titlepad"] * fig.dpi / 72
+    for k, (text, (_, (_, top))) in enumerate(zip(titles, panels, strict=True)):
+        box = text.get_window_extent(renderer)
+        frame_top = to_display((0, top))[1]
+        # Over its own frame, by the title pad (as an Axes title sits) ...
+        assert box.y0 >= frame_top - 1
+        assert box.y0 <= frame_top + pad + 0.25 * text.get_fontsize() * fig.dpi / 72
+        if k:  # ... and clear of the frame above it.
+            above_bottom = to_display((0, panels[k - 1][1][0]))[1]
+            assert box.y1 < above_bottom
+    # Panels the same height on the page.
+    heights = [to_display((0, t))[1] - to_display((0, b))[1] for _, (b, t) in panels]
+    assert max(heights) - min(heights) < 0.5
 
 
 def test_asymmetry_colourbar_label_fits_in_the_figure(codebook):

@@ -20,6 +20,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import pandas as pd
+from matplotlib import transforms
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -542,18 +544,16 @@ def trend_chart(
     -------
     Figure
         ``fig.series`` maps ``(indicator, "site" | "national")`` to the plotted
-        percentages by wave.
+        percentages by wave. The panels are bands of one Axes, 100 data units (0-100%)
+        each, framed by the collection labelled ``_frames``; each scope is one errorbar
+        across all panels.
     """
     order = list(dict.fromkeys(national["indicator"]))
     labels = national.drop_duplicates("indicator").set_index("indicator")["label"]
-    fig, axes = plt.subplots(len(order), 1, figsize=(9, 1.9 * len(order) + 0.8), sharex=True,
-                             squeeze=False)  # fmt: skip
-    series = {}
+    titles = [_wrap(str(labels[ind]), 80) for ind in order]
     groups = [("national", national, NATIONAL_COLOUR, "s", "--", "All sites")]
     if site is not None:
         groups.insert(0, ("site", site, SITE_COLOUR, "o", "-", "This site"))
-    # Each scope's values by (indicator, wave), looked up per panel: filtering the
-    # frame again for every panel cost more than drawing it.
     for name, data, *_ in groups:
         repeated = data[data.duplicated(["indicator", "wave"])]
         if len(repeated):  # an estimate and an interval could come from different rows
@@ -562,35 +562,89 @@ def trend_chart(
                              f"in wave {first['wave']} more than once; pass one scope's rows")  # fmt: skip
     values = {name: first_values(data, ["indicator", "wave"], ["estimate", "ci_low", "ci_high"])
               for name, data, *_ in groups}  # fmt: skip
-    missing = (np.nan, np.nan, np.nan)
-    for row, (ax, ind) in enumerate(zip(axes[:, 0], order, strict=True)):
-        # Limits first: the errorbars then need no autoscaling.
-        ax.set(xlim=(-0.3, len(waves) - 0.7), ylim=(0, 100))
-        for k, (name, _, colour, marker, style, legend) in enumerate(groups):
-            est, lo, hi = np.array([values[name].get((ind, w), missing) for w in waves]).T
-            x = np.arange(len(waves)) + (k - (len(groups) - 1) / 2) * 0.08
-            # Wilson bounds at 0% or 100% can sit a rounding error past the estimate.
-            err = np.clip(100 * np.vstack([est - lo, hi - est]), 0, None)
-            ax.errorbar(x, 100 * est, yerr=err, color=colour, marker=marker, linestyle=style,
-                        capsize=3, label=legend)  # fmt: skip
-            series[(ind, name)] = pd.Series(100 * est, index=waves)
-        ax.set_title(_wrap(str(labels[ind]), 80), loc="left")
-        # Three labelled ticks carry the unit: each tick is several artists to lay out
-        # and draw, in every one of the panels.
-        ax.set_yticks([0, 50, 100], ["0%", "50%", "100%"])
-        # The one grid line not on the frame (matplotlib's grid draws all three).
-        ax.axhline(50, color=matplotlib.rcParams["grid.color"], alpha=0.3,
-                   lw=matplotlib.rcParams["grid.linewidth"], zorder=0.5)  # fmt: skip
-        if row < len(order) - 1:
-            # The panels share the waves: only the bottom one draws its axis.
-            ax.xaxis.set_visible(False)
-    axes[-1, 0].set_xticks(range(len(waves)), [str(w) for w in waves])
-    # Below the panels, not in the first one, where it covered the latest wave's values.
-    handles, names = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, names, ncol=len(groups), loc="lower center", frameon=False)
-    fig.legend_height = 0.45
+    # The panels are bands of one Axes, each 0-100 (%) in data units, the first on top:
+    # an Axes per panel cost more to build and draw than the data in it.
+    fig, ax = plt.subplots(figsize=(9, 1.9 * len(order) + 0.8))
+    ax.set_xlim(-0.3, len(waves) - 0.7)
+    ax.set_xticks(range(len(waves)), [str(w) for w in waves])
+    ax.yaxis.set_visible(False)  # each panel's percentages are labelled below
+    for spine in ax.spines.values():
+        spine.set_visible(False)  # each panel has its own frame
     fig.suptitle(title)
+    fig.legend_height = 0.45
+    bases = _trend_bases(fig, ax, titles)
+    ax.set_ylim(0, bases[0] + 100)
+    series = {}
+    missing = (np.nan, np.nan, np.nan)
+    for k, (name, _, colour, marker, style, legend) in enumerate(groups):
+        est, lo, hi = np.array([[values[name].get((ind, w), missing) for w in waves]
+                                for ind in order]).transpose(2, 0, 1)  # fmt: skip
+        for ind, row in zip(order, est, strict=True):
+            series[(ind, name)] = pd.Series(100 * row, index=waves)
+        # One errorbar per scope for all panels; a NaN ends each panel's line.
+        gap = np.full((len(order), 1), np.nan)
+        x = np.arange(len(waves)) + (k - (len(groups) - 1) / 2) * 0.08
+        xs = np.hstack([np.tile(x, (len(order), 1)), gap]).ravel()
+        ys = np.hstack([100 * est + bases[:, None], gap]).ravel()
+        # Wilson bounds at 0% or 100% can sit a rounding error past the estimate.
+        below = np.hstack([np.clip(100 * (est - lo), 0, None), gap]).ravel()
+        above = np.hstack([np.clip(100 * (hi - est), 0, None), gap]).ravel()
+        ax.errorbar(xs, ys, yerr=np.vstack([below, above]), color=colour, marker=marker,
+                    linestyle=style, capsize=3, label=legend)  # fmt: skip
+    rc = matplotlib.rcParams
+    x0, x1 = ax.get_xlim()
+    ax.add_collection(LineCollection(
+        [[(x0, b), (x1, b), (x1, b + 100), (x0, b + 100), (x0, b)] for b in bases],
+        colors=rc["axes.edgecolor"], linewidths=rc["axes.linewidth"], zorder=2.5, label="_frames",
+        clip_on=False,  # on the Axes edge: clipped, half of it would go
+    ))  # fmt: skip
+    # The one grid line not on a frame.
+    ax.hlines(bases + 50, x0, x1, color=rc["grid.color"], alpha=0.3, lw=rc["grid.linewidth"],
+              zorder=0.5, label="_grid")  # fmt: skip
+    points = fig.dpi_scale_trans
+    band = transforms.blended_transform_factory(ax.transAxes, ax.transData)
+    # Where matplotlib puts an Axes title and a y tick label (tick length and pad).
+    above_frame = band + transforms.ScaledTranslation(0, rc["axes.titlepad"] / 72, points)
+    beside = band + transforms.ScaledTranslation(
+        -(rc["ytick.major.size"] + rc["ytick.major.pad"]) / 72, 0, points)  # fmt: skip
+    for base, text in zip(bases, titles, strict=True):
+        ax.text(0, base + 100, text, transform=above_frame, ha="left", va="baseline",
+                fontsize=rc["axes.titlesize"])  # fmt: skip
+    for base in bases:
+        for v in (0, 50, 100):
+            ax.text(0, base + v, f"{v}%", transform=beside, ha="right", va="center_baseline",
+                    fontsize=rc["ytick.labelsize"])  # fmt: skip
+    handles, names = ax.get_legend_handles_labels()
+    # Below the panels, not in the first one, where it covered the latest wave's values.
+    fig.legend(handles, names, ncol=len(groups), loc="lower center", frameon=False)
     fig.series = series
     return _finish(fig, f"{title}. {len(order)} panels, one per indicator, each showing the "
                         f"percentage in every wave ({', '.join(map(str, waves))}) with 95% intervals"
                         + (", this site beside all sites." if site is not None else "."))  # fmt: skip
+
+
+def _trend_bases(fig: Figure, ax, titles: list[str]) -> np.ndarray:
+    """Where each panel of :func:`trend_chart` starts (data units, 100 per panel, the
+    first panel on top), leaving each panel's title the room tight_layout would: the
+    title, its pad and the layout's padding between panels."""
+    rc = matplotlib.rcParams
+    # The Axes' height is known once the margins are: they depend only on what sits
+    # outside the Axes (the suptitle, the first panel's title, the wave labels, the
+    # legend). The first title stands in as the Axes' own title while the margins are fitted.
+    ax.set_title(titles[0], loc="left", fontsize=rc["axes.titlesize"])
+    layout.fit(fig, rect=(0, fig.legend_height / fig.get_figheight(), 1, 1))
+    ax.set_title("", loc="left")
+    height = ax.get_position().height * fig.get_figheight() * 72
+    probe = Text(fontsize=rc["axes.titlesize"])
+    tallest = 0.0
+    for text in titles[1:]:
+        probe.set_text(text)
+        tallest = max(tallest, layout.text_size(probe)[1])
+    gap = tallest + rc["axes.titlepad"] + layout.PAD * rc["font.size"]  # points
+    n = len(titles)
+    # ``gap`` points between panels: gap / height = step_gap / (100 n + (n - 1) step_gap).
+    room = height - (n - 1) * gap
+    if room <= 0:
+        raise ValueError(f"trend_chart: {n} panels and their titles do not fit in the figure")
+    step_gap = 100 * n * gap / room
+    return (n - 1 - np.arange(n)) * (100 + step_gap)
