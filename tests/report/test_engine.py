@@ -308,3 +308,21 @@ def test_reset_client_keeps_no_report_output(tmp_path):
     assert not kernel.client.iopub_channel.is_alive()
     probe = _notebook(tmp_path / "probe.ipynb", 'print("ok")')
     assert _outputs(worker.execute(_task(probe), tmp_path / "p.ipynb")) == ["ok"]
+
+
+def test_kernel_that_stops_answering_is_given_up_as_dead(tmp_path, monkeypatch):
+    """The worker then tries the report again in a fresh kernel."""
+    from nbclient.exceptions import DeadKernelError
+
+    kernel = engine.warm_kernel("python3", str(tmp_path))
+    monkeypatch.setattr(engine, "RESET_TIMEOUT", 1)
+    with pytest.raises(DeadKernelError, match="no reply within 1 s"):
+        kernel.run("import time; time.sleep(30)")
+
+
+def test_kernel_that_dies_while_resetting_is_given_up_as_dead(tmp_path):
+    from nbclient.exceptions import DeadKernelError
+
+    kernel = engine.warm_kernel("python3", str(tmp_path))
+    with pytest.raises(DeadKernelError, match="stopped"):
+        kernel.run("import os; os._exit(1)")

@@ -228,7 +228,7 @@ def _trend_panels(fig):
     ax = fig.axes[0]
     frames = next(c for c in ax.collections if c.get_label() == "_frames")
     edges = [(seg[:, 1].min(), seg[:, 1].max()) for seg in frames.get_segments()]
-    titles = [t.get_text() for t in ax.texts if "%" not in t.get_text()]
+    titles = [t.get_text() for t in ax.texts if t.get_label() == "_panel_title"]
     return list(zip(titles, edges, strict=True))
 
 
@@ -247,16 +247,22 @@ def test_trend_chart_draws_each_wave_of_each_indicator():
     assert a100 - a0 == pytest.approx(100) and b100 - b0 == pytest.approx(100)
     ax = fig.axes[0]
     # Each errorbar draws its data line first, then two caps: site, then all sites.
-    # A panel's points are its percentages above its frame's bottom; NaN ends a panel.
-    site_y, nat_y = ax.lines[0].get_ydata(), ax.lines[3].get_ydata()
+    # A panel's points are its percentages above its frame's bottom, one per wave (the
+    # site just left of the wave, all sites just right); NaN ends a panel.
+    site_line, nat_line = ax.lines[0], ax.lines[3]
+    site_x, site_y = site_line.get_xdata(), site_line.get_ydata()
+    nat_x, nat_y = nat_line.get_xdata(), nat_line.get_ydata()
+    assert site_x[[0, 1, 3, 4]].tolist() == [pytest.approx(-0.04), pytest.approx(0.96)] * 2
+    assert nat_x[[0, 1, 3, 4]].tolist() == [pytest.approx(0.04), pytest.approx(1.04)] * 2
     assert (site_y[:2] - a0).tolist() == [pytest.approx(10), pytest.approx(60)]
     assert (nat_y[:2] - a0).tolist() == [pytest.approx(40), pytest.approx(50)]
     assert np.isnan(site_y[2]) and np.isnan(site_y[3])  # panel end; b's 2017 gap
     assert site_y[4] - b0 == pytest.approx(90)
     assert (nat_y[3:5] - b0).tolist() == [pytest.approx(20), pytest.approx(30)]
-    # The interval of the site's 2019 value in panel a: 50% to 70%.
-    bars = [s[:, 1] - a0 for s in ax.collections[0].get_segments() if len(s)]
-    assert bars[1].tolist() == [pytest.approx(50), pytest.approx(70)]
+    # The site's intervals, by position: (x, low, high) above each panel's 0%.
+    drawn = [(seg[0, 0], *(seg[:, 1])) for seg in ax.collections[0].get_segments() if len(seg)]
+    expected = [(-0.04, a0 + 2, a0 + 20), (0.96, a0 + 50, a0 + 70), (0.96, b0 + 80, b0 + 95)]
+    assert drawn == [tuple(pytest.approx(v) for v in row) for row in expected]
     assert fig.series[("b", "national")].tolist() == [pytest.approx(20), pytest.approx(30)]
 
 
@@ -267,38 +273,54 @@ def test_trend_chart_labels_waves_once_and_keeps_its_legend_inside():
     ax = fig.axes[0]
     assert len(fig.axes) == 1
     assert [t.get_text() for t in ax.get_xticklabels()] == ["2014", "2017", "2019"]
-    percent = [t.get_text() for t in ax.texts if "%" in t.get_text()]
-    assert percent == ["0%", "50%", "100%"] * 3
+    scale = [t.get_text() for t in ax.texts if t.get_label() == "_panel_scale"]
+    assert scale == ["0%", "50%", "100%"] * 3
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["This site", "All sites"]
     (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
     assert x0 >= 0 and y0 >= 0 and x1 <= w and y1 <= h
 
 
-def test_trend_chart_titles_sit_between_panels_without_overlap():
-    long = "A headline indicator whose label is long enough to wrap onto a second line of the panel"
-    nat = _indicators([(i, label, 2019, 0.5, 0.4, 0.6)
-                       for i, label in (("a", "Short"), ("b", long), ("c", long + " again"))])  # fmt: skip
-    fig = plots.trend_chart(None, nat, [2019], "Trends")
+def _title_layout(fig):
+    """Display boxes of the suptitle and each panel title, each panel's frame (bottom,
+    top) in display y, and the title pad in pixels."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
-    to_display = ax.transData.transform
-    titles = [t for t in ax.texts if "%" not in t.get_text()]
-    assert [t.get_text().count("\n") for t in titles] == [0, 1, 1]
-    panels = _trend_panels(fig)
+    to_y = lambda v: ax.transData.transform((0, v))[1]  # noqa: E731
+    titles = [t.get_window_extent(renderer) for t in ax.texts if t.get_label() == "_panel_title"]
+    frames = [(to_y(b), to_y(t)) for _, (b, t) in _trend_panels(fig)]
     pad = plots.matplotlib.rcParams["axes.titlepad"] * fig.dpi / 72
-    for k, (text, (_, (_, top))) in enumerate(zip(titles, panels, strict=True)):
-        box = text.get_window_extent(renderer)
-        frame_top = to_display((0, top))[1]
+    return fig._suptitle.get_window_extent(renderer), titles, frames, pad
+
+
+@pytest.mark.parametrize("words", [12, 25])  # titles of two and of three or four lines
+def test_trend_chart_titles_sit_between_panels_without_overlap(words):
+    long = " ".join(["indicator"] * words)
+    nat = _indicators([(i, label, 2019, 0.5, 0.4, 0.6)
+                       for i, label in (("a", "Short"), ("b", long), ("c", long))])  # fmt: skip
+    fig = plots.trend_chart(None, nat, [2019], "Trends")
+    suptitle, titles, frames, pad = _title_layout(fig)
+    assert fig.axes[0].texts[1].get_text().count("\n") >= 1
+    for k, (box, (_, top)) in enumerate(zip(titles, frames, strict=True)):
         # Over its own frame, by the title pad (as an Axes title sits) ...
-        assert box.y0 >= frame_top - 1
-        assert box.y0 <= frame_top + pad + 0.25 * text.get_fontsize() * fig.dpi / 72
-        if k:  # ... and clear of the frame above it.
-            above_bottom = to_display((0, panels[k - 1][1][0]))[1]
-            assert box.y1 < above_bottom
-    # Panels the same height on the page.
-    heights = [to_display((0, t))[1] - to_display((0, b))[1] for _, (b, t) in panels]
+        assert top - 1 <= box.y0 <= top + pad + 0.25 * 13 * fig.dpi / 72
+        # ... and clear of the frame or suptitle above it.
+        assert box.y1 < (frames[k - 1][0] if k else suptitle.y0)
+    # The panels keep the same height on the page, whatever their titles.
+    heights = [top - bottom for bottom, top in frames]
     assert max(heights) - min(heights) < 0.5
+    short = plots.trend_chart(None, nat.assign(label="Short"), [2019], "Trends")
+    _, _, short_frames, _ = _title_layout(short)
+    assert heights[0] == pytest.approx(short_frames[0][1] - short_frames[0][0], abs=1)
+
+
+def test_trend_chart_suptitle_stays_clear_of_the_first_title_in_a_tall_figure():
+    nat = _indicators([(f"i{k}", f"Indicator {k}", 2019, 0.5, 0.4, 0.6) for k in range(15)])
+    fig = plots.trend_chart(None, nat, [2019], "Trends")
+    suptitle, titles, _, _ = _title_layout(fig)
+    assert suptitle.y0 > titles[0].y1
+    (x0, y0, x1, y1), (w, h) = _decorations_inside(fig)
+    assert y1 <= h
 
 
 def test_asymmetry_colourbar_label_fits_in_the_figure(codebook):

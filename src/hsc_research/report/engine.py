@@ -37,7 +37,9 @@ import atexit
 import functools
 import logging
 import os
+import queue
 import threading
+import time
 from collections.abc import Callable
 
 from hsc_research.report.kernel_state import WARM_IMPORTS, _reset_code, _warm_code
@@ -125,18 +127,33 @@ class WarmKernel:
         self._wait(self.client.execute(code, silent=True, store_history=False, allow_stdin=False))
 
     def _wait(self, msg_id: str) -> None:
-        """Wait for the reply to request ``msg_id``; raise if the code raised."""
-        import queue
-        import time
+        """Wait for the reply to request ``msg_id``; raise if the code raised.
+
+        Raises
+        ------
+        KernelCodeError
+            The code raised in the kernel.
+        nbclient.exceptions.DeadKernelError
+            The kernel stopped, or gave no reply within :data:`RESET_TIMEOUT` seconds: the
+            report is then tried again in a fresh kernel (:func:`hsc_research.report.worker.execute`).
+        """
+        from nbclient.exceptions import DeadKernelError
 
         deadline = time.monotonic() + RESET_TIMEOUT
         while True:
             try:
-                reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
+                # In short waits: a kernel that died is noticed within a second.
+                reply = self.client.get_shell_msg(
+                    timeout=min(1.0, max(deadline - time.monotonic(), 0.01))
+                )
             except queue.Empty:
-                raise KernelCodeError(
-                    f"the kernel did not answer within {RESET_TIMEOUT} s (busy, or stopped)"
-                ) from None
+                if not self.alive():
+                    raise DeadKernelError("the report kernel stopped") from None
+                if time.monotonic() >= deadline:
+                    raise DeadKernelError(
+                        f"the report kernel gave no reply within {RESET_TIMEOUT} s"
+                    ) from None
+                continue
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
         content = reply["content"]

@@ -21,6 +21,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib import transforms
+from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -564,15 +565,26 @@ def trend_chart(
               for name, data, *_ in groups}  # fmt: skip
     # The panels are bands of one Axes, each 0-100 (%) in data units, the first on top:
     # an Axes per panel cost more to build and draw than the data in it.
-    fig, ax = plt.subplots(figsize=(9, 1.9 * len(order) + 0.8))
+    rc = matplotlib.rcParams
+    heights = [_text_height(t, rc["axes.titlesize"]) for t in titles]
+    one_line = _text_height("Wave", rc["axes.titlesize"])
+    # Each panel keeps the height it has under one-line titles: longer titles make the
+    # figure taller instead of the panels shorter.
+    extra = (
+        heights[0] - one_line + (len(order) - 1) * (max(heights[1:], default=one_line) - one_line)
+    )
+    fig, ax = plt.subplots(figsize=(9, 1.9 * len(order) + 0.8 + extra / 72))
     ax.set_xlim(-0.3, len(waves) - 0.7)
     ax.set_xticks(range(len(waves)), [str(w) for w in waves])
-    ax.yaxis.set_visible(False)  # each panel's percentages are labelled below
+    ax.yaxis.set_visible(False)  # each panel has its own percentage labels
     for spine in ax.spines.values():
         spine.set_visible(False)  # each panel has its own frame
-    fig.suptitle(title)
+    # At the very top (matplotlib's default, 2% down, grows with the figure's height and
+    # can reach the first title); layout.fit reserves its height and the padding.
+    pad = layout.PAD * rc["font.size"] / 72
+    fig.suptitle(title, y=1 - pad / fig.get_figheight())
     fig.legend_height = 0.45
-    bases = _trend_bases(fig, ax, titles)
+    bases = _trend_bases(fig, ax, len(order), titles[0], max(heights[1:], default=0.0))
     ax.set_ylim(0, bases[0] + 100)
     series = {}
     missing = (np.nan, np.nan, np.nan)
@@ -581,7 +593,8 @@ def trend_chart(
                                 for ind in order]).transpose(2, 0, 1)  # fmt: skip
         for ind, row in zip(order, est, strict=True):
             series[(ind, name)] = pd.Series(100 * row, index=waves)
-        # One errorbar per scope for all panels; a NaN ends each panel's line.
+        # One errorbar per scope for all panels; the NaN after each panel's values keeps
+        # its line from running on into the next panel.
         gap = np.full((len(order), 1), np.nan)
         x = np.arange(len(waves)) + (k - (len(groups) - 1) / 2) * 0.08
         xs = np.hstack([np.tile(x, (len(order), 1)), gap]).ravel()
@@ -589,16 +602,17 @@ def trend_chart(
         # Wilson bounds at 0% or 100% can sit a rounding error past the estimate.
         below = np.hstack([np.clip(100 * (est - lo), 0, None), gap]).ravel()
         above = np.hstack([np.clip(100 * (hi - est), 0, None), gap]).ravel()
+        # Not clipped: a marker at 0% or 100% is drawn whole in every panel (only the
+        # outer edges of the Axes would clip, halving it in the first and last panels).
         ax.errorbar(xs, ys, yerr=np.vstack([below, above]), color=colour, marker=marker,
-                    linestyle=style, capsize=3, label=legend)  # fmt: skip
-    rc = matplotlib.rcParams
+                    linestyle=style, capsize=3, label=legend, clip_on=False)  # fmt: skip
     x0, x1 = ax.get_xlim()
     ax.add_collection(LineCollection(
         [[(x0, b), (x1, b), (x1, b + 100), (x0, b + 100), (x0, b)] for b in bases],
         colors=rc["axes.edgecolor"], linewidths=rc["axes.linewidth"], zorder=2.5, label="_frames",
         clip_on=False,  # on the Axes edge: clipped, half of it would go
     ))  # fmt: skip
-    # The one grid line not on a frame.
+    # A 50% line in each panel (0% and 100% are its frame).
     ax.hlines(bases + 50, x0, x1, color=rc["grid.color"], alpha=0.3, lw=rc["grid.linewidth"],
               zorder=0.5, label="_grid")  # fmt: skip
     points = fig.dpi_scale_trans
@@ -607,13 +621,18 @@ def trend_chart(
     above_frame = band + transforms.ScaledTranslation(0, rc["axes.titlepad"] / 72, points)
     beside = band + transforms.ScaledTranslation(
         -(rc["ytick.major.size"] + rc["ytick.major.pad"]) / 72, 0, points)  # fmt: skip
+    title_colour = rc["axes.titlecolor"] if rc["axes.titlecolor"] != "auto" else rc["text.color"]
     for base, text in zip(bases, titles, strict=True):
         ax.text(0, base + 100, text, transform=above_frame, ha="left", va="baseline",
-                fontsize=rc["axes.titlesize"])  # fmt: skip
+                fontsize=rc["axes.titlesize"], fontweight=rc["axes.titleweight"],
+                color=title_colour, label="_panel_title")  # fmt: skip
+    label_colour = (
+        rc["ytick.labelcolor"] if rc["ytick.labelcolor"] != "inherit" else rc["ytick.color"]
+    )
     for base in bases:
         for v in (0, 50, 100):
             ax.text(0, base + v, f"{v}%", transform=beside, ha="right", va="center_baseline",
-                    fontsize=rc["ytick.labelsize"])  # fmt: skip
+                    fontsize=rc["ytick.labelsize"], color=label_colour, label="_panel_scale")  # fmt: skip
     handles, names = ax.get_legend_handles_labels()
     # Below the panels, not in the first one, where it covered the latest wave's values.
     fig.legend(handles, names, ncol=len(groups), loc="lower center", frameon=False)
@@ -623,28 +642,46 @@ def trend_chart(
                         + (", this site beside all sites." if site is not None else "."))  # fmt: skip
 
 
-def _trend_bases(fig: Figure, ax, titles: list[str]) -> np.ndarray:
-    """Where each panel of :func:`trend_chart` starts (data units, 100 per panel, the
-    first panel on top), leaving each panel's title the room tight_layout would: the
-    title, its pad and the layout's padding between panels."""
+def _text_height(text: str, size: float) -> float:
+    """Height (points) of ``text`` at ``size`` points, as laid out (every line)."""
+    return layout.text_size(Text(text=text, fontsize=size))[1]
+
+
+def _trend_bases(fig: Figure, ax: Axes, n: int, first_title: str, tallest: float) -> np.ndarray:
+    """Where each panel of :func:`trend_chart` starts, leaving each title the room
+    tight_layout would leave it between two Axes.
+
+    Lays the figure out (its subplot parameters) as a side effect: the Axes' height is
+    known once the margins are, and they depend only on what sits outside the Axes (the
+    suptitle, the first panel's title, the wave labels, the legend).
+
+    Parameters
+    ----------
+    fig, ax
+        The trend chart's figure and its one Axes, with the suptitle and wave labels set.
+    n
+        Number of panels.
+    first_title
+        The first panel's title (above the Axes).
+    tallest
+        Height (points) of the tallest of the other panels' titles.
+
+    Returns
+    -------
+    numpy.ndarray
+        The data y of each panel's 0%, first panel first (100 data units per panel).
+        The gaps are fixed for this figure size: a resized figure needs new ones.
+    """
     rc = matplotlib.rcParams
-    # The Axes' height is known once the margins are: they depend only on what sits
-    # outside the Axes (the suptitle, the first panel's title, the wave labels, the
-    # legend). The first title stands in as the Axes' own title while the margins are fitted.
-    ax.set_title(titles[0], loc="left", fontsize=rc["axes.titlesize"])
+    # The first title stands in as the Axes' own title while the margins are fitted.
+    ax.set_title(first_title, loc="left", fontsize=rc["axes.titlesize"])
     layout.fit(fig, rect=(0, fig.legend_height / fig.get_figheight(), 1, 1))
     ax.set_title("", loc="left")
     height = ax.get_position().height * fig.get_figheight() * 72
-    probe = Text(fontsize=rc["axes.titlesize"])
-    tallest = 0.0
-    for text in titles[1:]:
-        probe.set_text(text)
-        tallest = max(tallest, layout.text_size(probe)[1])
     gap = tallest + rc["axes.titlepad"] + layout.PAD * rc["font.size"]  # points
-    n = len(titles)
     # ``gap`` points between panels: gap / height = step_gap / (100 n + (n - 1) step_gap).
     room = height - (n - 1) * gap
-    if room <= 0:
-        raise ValueError(f"trend_chart: {n} panels and their titles do not fit in the figure")
+    if room <= 0:  # the figure grows with its titles (trend_chart): not reached
+        raise RuntimeError(f"trend_chart: no room left for {n} panels; please report this")
     step_gap = 100 * n * gap / room
     return (n - 1 - np.arange(n)) * (100 + step_gap)

@@ -64,7 +64,7 @@ def execute(task: ReportTask, executed: Path):
             engine.discard_warm_kernel()
             raise HscError(
                 "the report's kernel died, also when tried again in a fresh kernel (out of "
-                "memory, or the notebook ends its own process)"
+                "memory, the notebook ends its own process, or the kernel stopped answering)"
             ) from None
 
 
