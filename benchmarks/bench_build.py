@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import nbformat
+from machine import cpu_reference, load
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Issue 14, target 1: the build against the naive loop, and worker seconds per report.
@@ -72,23 +73,6 @@ def timed_build_reports(proj: Path, *args: str) -> tuple[float, list[dict]]:
     if bad:
         raise SystemExit(f"reports failed: {bad}")
     return wall, manifest["reports"]
-
-
-def load() -> str:
-    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def cpu_reference() -> float:
-    """Seconds one core takes for a fixed pure-Python loop: how fast the machine was.
-
-    On a shared machine the same build can take a third longer from one run to the
-    next; printed before and after, it says whether a run's figures are comparable.
-    """
-    t = time.perf_counter()
-    total = 0
-    for i in range(5_000_000):
-        total += i
-    return time.perf_counter() - t
 
 
 def bench_build(jobs: int) -> None:

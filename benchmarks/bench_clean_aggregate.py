@@ -22,6 +22,10 @@ respondents no higher at 1M than at 100k). ``general_reader_s`` times the same e
 saved with semicolons in Windows-1252, which takes the general reader every
 non-template layout uses (up to 300k; not part of the targets).
 
+Each size's row also holds the seconds of a fixed Python loop before and after it
+(``fixed_loop_s``, :func:`machine.cpu_reference`): a run on a slower moment of a shared
+machine reads as such.
+
 Each size's synthetic export is generated and written by one child process, and
 cleaned and aggregated by others (one per way), so that each peak resident memory
 (``ru_maxrss``) is that way's own.
@@ -37,6 +41,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine import cpu_reference
 
 SITES = 200
 WAVES = (2014, 2019)
@@ -146,11 +152,14 @@ def main() -> None:
         return
     rows = []
     for size in args.sizes:
+        speed = cpu_reference()
         with tempfile.TemporaryDirectory() as tmp:
             synth_s = json.loads(_run("--generate", str(size), "--workdir", tmp))
             row = json.loads(_run("--child", str(size), "--workdir", tmp))
             row |= json.loads(_run("--one-process", str(size), "--workdir", tmp))
         row["synth_write_s"] = round(synth_s, 1)
+        # A fixed Python loop before and after: the machine's speed can drift by a third.
+        row["fixed_loop_s"] = [round(speed, 2), round(cpu_reference(), 2)]
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\n{'':>12} {'two commands (clean, then aggregate)':^47} {'clean --aggregate':^19}")
@@ -168,7 +177,8 @@ def main() -> None:
         print(f"target {TARGET_SIZE:,}: clean --aggregate {r['one_process_s']} s "
               f"(<= {TARGET_S:g} s: {'met' if ok_s else 'NOT met'}), peak {r['one_process_peak_gib']} GiB "
               f"(<= {TARGET_GIB:g} GiB: {'met' if ok_m else 'NOT met'}); as two commands "
-              f"{r['clean_plus_aggregate_s']} s, {r['peak_rss_gib']} GiB")  # fmt: skip
+              f"{r['clean_plus_aggregate_s']} s, {r['peak_rss_gib']} GiB; machine speed: a fixed "
+              f"Python loop took {r['fixed_loop_s'][0]} s before and {r['fixed_loop_s'][1]} s after")  # fmt: skip
     else:
         print(f"target {TARGET_SIZE:,}: not measured (add it to --sizes)")
     if len(rows) >= 2:
